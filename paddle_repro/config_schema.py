@@ -1,0 +1,137 @@
+"""The configuration schema: every section, key, type, default and meaning.
+
+This table is the single source of truth for what a YAML config may say. ``config.py``
+validates against it (unknown keys are errors with a "did you mean"), fills defaults,
+and ``docs/config.md`` is generated from / checked against it.
+
+A field is ``Field(types, default, doc, choices=None)``. ``types`` is a tuple of Python
+types a value may have (``type(None)`` means the key may be null; ``int`` is accepted
+where ``float`` is asked for). ``REQUIRED`` as a default means the key must be given.
+
+Two places are *open* and validated elsewhere, because their keys depend on a name:
+``Arch`` (every key but ``name`` is a keyword argument of the model builder, checked
+against its signature by ``paddle_repro.models.build_model``) and each transform entry
+(checked by ``paddle_repro.data.transforms``).
+"""
+from collections import namedtuple
+
+Field = namedtuple("Field", ["types", "default", "doc", "choices"])
+Field.__new__.__defaults__ = (None,)
+
+REQUIRED = object()  # sentinel: the key has no default and must be given
+NONE = type(None)
+NUM = (int, float)
+
+GLOBAL = {
+    "output_dir": Field((str,), "output/run", "Folder for config.yaml, metrics, logs, checkpoints."),
+    "epochs": Field((int,), 1, "Number of training epochs."),
+    "seed": Field((int,), 42, "Seeds paddle, numpy, random and loader workers."),
+    "device": Field((str,), "auto", "gpu | cpu | auto. gpu without a GPU warns and uses cpu.",
+                    ("gpu", "cpu", "auto")),
+    "log_interval": Field((int,), 10, "Sample the train loss every N batches (notebooks: 10)."),
+    "eval_interval": Field((int,), 1, "Evaluate every N epochs (and always after the last)."),
+    "save_interval": Field((int,), 1, "Write the `latest` checkpoint every N epochs."),
+    "checkpoint": Field((str, NONE), None, "Weights to load before training/eval/predict."),
+    "resume": Field((str, NONE), None, "`auto` (latest in output_dir) or a checkpoint prefix."),
+    "image_shape": Field((list,), [3, 32, 32], "C,H,W of one input: summary, FLOPs, throughput."),
+    "to_static": Field((bool,), False, "Wrap the model in paddle.jit.to_static."),
+    "amp": Field((str, NONE), None, "Automatic mixed precision on GPU: O1 | O2 | null.",
+                 ("O1", "O2", None)),
+    "throughput": Field((bool,), True, "Measure eval throughput (img/s) at the end of training."),
+    "progress_bar": Field((bool,), True, "Show a tqdm bar on long loops (off when not a TTY)."),
+}
+
+ARCH = {
+    "name": Field((str,), REQUIRED, "Model registry key, e.g. alexnet_condconv, resnet50_nam."),
+    # every other key: keyword argument of the builder (open section)
+}
+
+LOSS = {
+    "name": Field((str,), "cross_entropy", "cross_entropy | label_smoothing.",
+                  ("cross_entropy", "label_smoothing")),
+    "smoothing": Field(NUM, 0.1, "label_smoothing: (1-s)*NLL + s*mean(-log p) (notebooks' form)."),
+}
+
+LR = {
+    "name": Field((str,), "constant", "constant | multistep | cosine | plateau.",
+                  ("constant", "multistep", "cosine", "plateau")),
+    "learning_rate": Field(NUM, 0.1, "Base learning rate."),
+    "by": Field((str,), "epoch", "Step the schedule once per `step` (batch) or per `epoch`.",
+                ("step", "epoch")),
+    "milestones": Field((list,), [30, 60, 90], "multistep: epochs/steps where lr *= gamma."),
+    "gamma": Field(NUM, 0.1, "multistep: decay factor."),
+    "T_max": Field((int, str), "auto", "cosine: period in schedule units; `auto` = whole run."),
+    "eta_min": Field(NUM, 0.0, "cosine: minimum lr."),
+    "warmup_steps": Field((int,), 0, "LinearWarmup over N batches (always stepped per batch), "
+                          "then the wrapped schedule continues with its own `by`."),
+    "warmup_start_lr": Field(NUM, 0.0, "LinearWarmup start value."),
+    "metric": Field((str,), "train_loss", "plateau: metric fed to ReduceOnPlateau each epoch "
+                    "(train_loss | val_loss | val_top1)."),
+    "mode": Field((str,), "min", "plateau: min | max.", ("min", "max")),
+    "factor": Field(NUM, 0.1, "plateau: lr *= factor on a plateau."),
+    "patience": Field((int,), 10, "plateau: epochs without improvement before decaying."),
+    "threshold": Field(NUM, 1e-4, "plateau: relative improvement that counts."),
+    "cooldown": Field((int,), 0, "plateau: epochs to wait after a decay."),
+    "min_lr": Field(NUM, 0.0, "plateau: lower bound of the lr."),
+}
+
+OPTIMIZER = {
+    "name": Field((str,), "momentum", "sgd | momentum | adam.", ("sgd", "momentum", "adam")),
+    "momentum": Field(NUM, 0.9, "momentum: momentum factor."),
+    "use_nesterov": Field((bool,), False, "momentum: Nesterov update."),
+    "beta1": Field(NUM, 0.9, "adam: beta1."),
+    "beta2": Field(NUM, 0.999, "adam: beta2."),
+    "epsilon": Field(NUM, 1e-8, "adam: epsilon."),
+    "weight_decay": Field(NUM, 0.0, "L2 weight decay passed to the optimizer as the notebooks did."),
+    "grad_clip": Field(NUM + (NONE,), None, "Clip the global gradient norm (null: off)."),
+    "lr": LR,  # nested section
+}
+
+DATASET = {
+    "name": Field((str,), REQUIRED, "cifar10 | cifar100 | image_folder | synthetic.",
+                  ("cifar10", "cifar100", "image_folder", "synthetic")),
+    "data_file": Field((str, NONE), None, "CIFAR python tarball; null = Paddle's cache "
+                       "(downloaded when online)."),
+    "allow_unofficial": Field((bool,), False, "Accept a CIFAR tarball whose md5 is not the "
+                              "official one (e.g. a sample); the format is still checked."),
+    "root": Field((str, NONE), None, "image_folder: folder with train/ and test/ class folders. "
+                  "synthetic: where to write the generated tarball."),
+    "num_classes": Field((int,), 10, "synthetic: number of classes."),
+    "train_size": Field((int,), 500, "synthetic: images in the train split."),
+    "test_size": Field((int,), 100, "synthetic: images in the test split."),
+}
+
+SPLIT = {
+    "batch_size": Field((int,), 128, "Images per batch (per process under data parallel)."),
+    "shuffle": Field((bool,), False, "Shuffle every epoch."),
+    "drop_last": Field((bool,), False, "Drop the last incomplete batch."),
+    "num_workers": Field((int,), 0, "Loader worker processes."),
+    "transforms": Field((list,), [], "List of {Name: {kwargs}} applied in order (see docs)."),
+    "num_samples": Field((int, NONE), None, "Deterministic subset of the first N per class order "
+                         "(seeded); null = all."),
+    "pipeline": Field((str,), "paddle", "paddle (paddle.vision transforms + DataLoader, faithful) "
+                      "| batched (numpy/cv2 batch path, faster).", ("paddle", "batched")),
+    "mixup_alpha": Field(NUM, 0.0, "Train only: real batch mixup with Beta(alpha, alpha); "
+                         "0 = off (the ACmix notebook's MixupImage was a no-op)."),
+}
+
+DATALOADER = {
+    "dataset": DATASET,
+    "Train": SPLIT,
+    "Eval": SPLIT,
+}
+
+METRIC = {
+    "topk": Field((list,), [1, 5], "Top-k accuracies to report."),
+}
+
+SCHEMA = {
+    "Global": GLOBAL,
+    "Arch": ARCH,
+    "Loss": LOSS,
+    "Optimizer": OPTIMIZER,
+    "DataLoader": DATALOADER,
+    "Metric": METRIC,
+}
+
+OPEN_SECTIONS = {("Arch",)}  # key paths whose extra keys are validated elsewhere

@@ -1,0 +1,25 @@
+"""Install paddle_repro: ``pip install -e .[cpu,test]`` (or ``[gpu]`` with a CUDA build)."""
+from setuptools import find_packages, setup
+
+setup(
+    name="paddle_repro",
+    version="0.1.0",
+    description="Faithful, measured PaddlePaddle reproductions of CondConv, ACmix, NAM and ShuffleNetV2",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.8",
+    packages=find_packages(include=["paddle_repro", "paddle_repro.*"]),
+    install_requires=[
+        "numpy",
+        "opencv-python-headless",
+        "matplotlib",
+        "visualdl>=2.5",
+        "pyyaml",
+        "tqdm",
+    ],
+    extras_require={
+        "cpu": ["paddlepaddle>=2.6"],
+        "gpu": ["paddlepaddle-gpu>=2.6"],
+        "test": ["pytest"],
+    },
+)
