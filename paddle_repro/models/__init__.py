@@ -8,12 +8,35 @@ import difflib
 import inspect
 
 from .alexnet import alexnet, alexnet_acmix, alexnet_bn, alexnet_condconv
+from .resnet import (resnet18, resnet18_nam, resnet34, resnet34_nam, resnet50, resnet50_imagenet,
+                     resnet50_nam, resnet101, resnet101_nam, resnet152, resnet152_nam)
+from .shufflenet_v2 import (shufflenetv2_x0_5, shufflenetv2_x1_0, shufflenetv2_x1_5,
+                            shufflenetv2_x2_0)
+from .weights import WeightsError, count_params, load_weights
 
 MODELS = {
     "alexnet": alexnet,
     "alexnet_bn": alexnet_bn,
     "alexnet_condconv": alexnet_condconv,
     "alexnet_acmix": alexnet_acmix,
+    # ResNet, CIFAR stem (3x3/1, no max-pool) unless stem="imagenet" is passed
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+    "resnet101": resnet101,
+    "resnet152": resnet152,
+    "resnet18_nam": resnet18_nam,
+    "resnet34_nam": resnet34_nam,
+    "resnet50_nam": resnet50_nam,
+    "resnet101_nam": resnet101_nam,
+    "resnet152_nam": resnet152_nam,
+    # = paddle.vision.models.resnet50(): the NAM notebook's baseline (ImageNet stem, 1000 classes)
+    "resnet50_imagenet": resnet50_imagenet,
+    # ShuffleNetV2 for 32x32 inputs
+    "shufflenetv2_x0_5": shufflenetv2_x0_5,
+    "shufflenetv2_x1_0": shufflenetv2_x1_0,
+    "shufflenetv2_x1_5": shufflenetv2_x1_5,
+    "shufflenetv2_x2_0": shufflenetv2_x2_0,
 }
 
 
@@ -57,4 +80,4 @@ def build_model(name, **kwargs):
     return builder(**kwargs)
 
 
-__all__ = ["MODELS", "build_model"]
+__all__ = ["MODELS", "build_model", "count_params", "load_weights", "WeightsError"]

@@ -1,0 +1,135 @@
+"""NAM: Normalization-based Attention Module (Liu et al., 2021, https://arxiv.org/abs/2111.12419).
+
+Channel attention re-weights each channel by how much its BatchNorm scale factor says it
+varies: ``M_c(x) = sigmoid(BN(x) * |γ| / Σ|γ|)``, output ``x * M_c(x)``.
+
+Relation to the notebook (seed 003, ``Att`` wrapping ``Channel_Att``):
+
+* Default ``impl="fast"`` broadcasts the channel weights as ``[1, C, 1, 1]`` instead of the
+  notebook's two transposes (NCHW → NHWC, multiply, → NCHW). The products are the same
+  numbers, so outputs and gradients match; ``impl="notebook"`` keeps the transpose form.
+* Parameter names: the notebook's ``nam.Channel_Att.bn2.*`` is our ``nam.bn_channel.*``
+  (``NOTEBOOK_KEY_MAP`` below; ``paddle_repro.models.weights`` applies it).
+* Like the notebook (and unlike the official PyTorch code, which reads ``bn.weight.data``),
+  the weights ``|γ|/Σ|γ|`` are *not* detached: γ also receives a gradient through them.
+* BN: Paddle defaults (momentum 0.9, epsilon 1e-5), as the notebook.
+
+Beyond the notebook, both OFF by default:
+
+* ``spatial=True``: the paper's pixel attention (its Eq. 3), applied after the channel
+  branch as in CBAM's sequential layout. Every pixel position is treated as a BN "channel":
+  ``[N, C, H, W]`` → ``[N, H*W, C]`` → ``BatchNorm1D(H*W)`` (statistics per position over
+  batch and channels) → weighted by ``|λ|/Σ|λ|`` per position → back to ``[N, C, H, W]`` →
+  sigmoid gate. Because the BN has one γ per position, the layer needs a FIXED spatial size
+  ``spatial_size = H*W`` at construction; other input sizes raise a ValueError.
+* ``sparsity > 0``: the paper's L1 penalty (Eq. 4) ``sparsity * (Σ|γ| + Σ|λ|)`` over the
+  attention BNs, returned by ``sparsity_loss()`` for the trainer to add to the loss. The
+  notebook omitted it.
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+# notebook parameter-name fragment -> ours, applied inside a block's ``nam.`` prefix.
+NOTEBOOK_KEY_MAP = {"nam.Channel_Att.bn2.": "nam.bn_channel."}
+
+IMPLS = ("fast", "notebook")
+
+
+def _scale_weights(bn):
+    """|γ| / Σ|γ| of a BN layer, shape [C] (not detached, as the notebook)."""
+    gamma = bn.weight.abs()
+    return gamma / paddle.sum(gamma)
+
+
+class NAM(nn.Layer):
+    """Normalization-based attention: channel gate, optionally followed by a pixel gate.
+
+    Args:
+        channels: C, channels of the input.
+        impl: ``"fast"`` (broadcast) or ``"notebook"`` (the seed's transpose form).
+        spatial: add the paper's pixel-attention branch (needs ``spatial_size``).
+        spatial_size: H*W of the inputs, required when ``spatial`` is True.
+        sparsity: λ of the L1 penalty returned by ``sparsity_loss()``; 0 disables it.
+
+    Input/output: ``[N, C, H, W]`` float tensor, same shape out.
+    """
+
+    def __init__(self, channels, impl="fast", spatial=False, spatial_size=None, sparsity=0.0):
+        super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f"NAM impl must be one of {IMPLS}, got {impl!r}.")
+        if spatial and not (isinstance(spatial_size, int) and spatial_size > 0):
+            raise ValueError("NAM(spatial=True) needs spatial_size=H*W of its input (the pixel "
+                             f"BN has one scale per position); got {spatial_size!r}.")
+        if sparsity < 0:
+            raise ValueError(f"NAM sparsity must be >= 0, got {sparsity}.")
+        self.channels = channels
+        self.impl = impl
+        self.sparsity = float(sparsity)
+        self.spatial_size = spatial_size if spatial else None
+        self.bn_channel = nn.BatchNorm2D(channels)
+        self.bn_spatial = nn.BatchNorm1D(spatial_size) if spatial else None
+
+    def _channel_gate(self, x):
+        residual = x
+        y = self.bn_channel(x)
+        w = _scale_weights(self.bn_channel)
+        if self.impl == "fast":
+            y = y * w.reshape([1, -1, 1, 1])
+        else:  # the notebook: NCHW -> NHWC so w broadcasts on the last axis, then back
+            y = paddle.multiply(w, y.transpose([0, 2, 3, 1])).transpose([0, 3, 1, 2])
+        return F.sigmoid(y) * residual
+
+    def _spatial_gate(self, x):
+        n, c, h, w = x.shape
+        if h * w != self.spatial_size:
+            raise ValueError(f"NAM pixel attention was built for H*W={self.spatial_size} but got "
+                             f"a {h}x{w} input; set the model's image_size to the real input.")
+        residual = x
+        y = x.reshape([n, c, h * w]).transpose([0, 2, 1])  # [N, HW, C]: positions as channels
+        y = self.bn_spatial(y)
+        y = y * _scale_weights(self.bn_spatial).reshape([1, -1, 1])
+        y = y.transpose([0, 2, 1]).reshape([n, c, h, w])
+        return F.sigmoid(y) * residual
+
+    def forward(self, x):
+        """x: [N, C, H, W] -> [N, C, H, W]."""
+        x = self._channel_gate(x)
+        if self.bn_spatial is not None:
+            x = self._spatial_gate(x)
+        return x
+
+    def sparsity_loss(self):
+        """``sparsity * (Σ|γ| + Σ|λ|)`` over this module's attention BNs (scalar tensor).
+
+        Returns None when ``sparsity`` is 0, so callers can skip the addition.
+        """
+        if self.sparsity == 0:
+            return None
+        total = self.bn_channel.weight.abs().sum()
+        if self.bn_spatial is not None:
+            total = total + self.bn_spatial.weight.abs().sum()
+        return self.sparsity * total
+
+    def extra_repr(self):
+        return (f"channels={self.channels}, impl={self.impl}, spatial_size={self.spatial_size}, "
+                f"sparsity={self.sparsity}")
+
+
+def collect_sparsity_loss(model):
+    """Sum of ``sparsity_loss()`` over every NAM inside ``model``; None if all are off.
+
+    Args:
+        model: any ``nn.Layer``.
+
+    Returns:
+        Scalar tensor, or None when no NAM has a positive ``sparsity``.
+    """
+    total = None
+    for layer in model.sublayers(include_self=True):
+        if isinstance(layer, NAM):
+            term = layer.sparsity_loss()
+            if term is not None:
+                total = term if total is None else total + term
+    return total
