@@ -1,0 +1,82 @@
+"""Loss functions: plain cross-entropy and the notebooks' label-smoothing cross-entropy.
+
+``label_smoothing`` is the class the CondConv (000) and ACmix (002) notebooks wrote:
+``(1 - s) * NLL(p, y) + s * mean_k(-log p_k)``, averaged over the batch. This equals the
+"uniform over all K classes" smoothing (the true class also receives s/K), not the
+"over the K-1 wrong classes" variant. Every loss here takes ``reduction`` so evaluation can
+sum per-sample losses (needed to avoid double counting padded samples under data
+parallel); the default ``"mean"`` is what the notebooks trained with.
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+
+def _reduce(per_sample, reduction):
+    if reduction == "none":
+        return per_sample
+    if reduction == "sum":
+        return per_sample.sum()
+    return per_sample.mean()
+
+
+class CrossEntropy(nn.Layer):
+    """Softmax cross-entropy on logits (``paddle.nn.CrossEntropyLoss``'s default)."""
+
+    def forward(self, logits, labels, reduction="mean"):
+        """Args: logits [N, K] float, labels [N] or [N, 1] int64. Returns a scalar
+        (or [N] with ``reduction="none"``)."""
+        labels = labels.reshape([-1, 1])
+        per_sample = F.cross_entropy(logits, labels, reduction="none").reshape([-1])
+        return _reduce(per_sample, reduction)
+
+
+class LabelSmoothingCrossEntropy(nn.Layer):
+    """The notebooks' ``LabelSmoothingCrossEntropy`` (seed 000 section 2.3).
+
+    Args:
+        smoothing: s in ``(1 - s) * NLL + s * mean(-log p)``; the notebooks used 0.1.
+    """
+
+    def __init__(self, smoothing=0.1):
+        super().__init__()
+        if not 0.0 <= smoothing < 1.0:
+            raise ValueError(f"Loss.smoothing must be in [0, 1), got {smoothing}.")
+        self.smoothing = float(smoothing)
+
+    def forward(self, logits, labels, reduction="mean"):
+        """Args: logits [N, K] float, labels [N] or [N, 1] int64. Returns a scalar
+        (or [N] with ``reduction="none"``)."""
+        log_probs = F.log_softmax(logits, axis=-1)
+        labels = labels.reshape([-1, 1]).astype("int64")
+        nll = -paddle.take_along_axis(log_probs, labels, axis=1).reshape([-1])
+        smooth = -log_probs.mean(axis=-1)
+        per_sample = (1.0 - self.smoothing) * nll + self.smoothing * smooth
+        return _reduce(per_sample, reduction)
+
+
+LOSSES = {
+    "cross_entropy": lambda cfg: CrossEntropy(),
+    "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg.get("smoothing", 0.1)),
+}
+
+
+def build_loss(loss_cfg):
+    """Builds the loss named by ``loss_cfg["name"]``.
+
+    Args:
+        loss_cfg: the ``Loss`` config section, e.g. ``{"name": "label_smoothing",
+            "smoothing": 0.1}``.
+
+    Returns:
+        An ``nn.Layer`` called as ``loss(logits [N, K], labels [N]) -> scalar``.
+    """
+    name = loss_cfg.get("name", "cross_entropy")
+    if name not in LOSSES:
+        raise ValueError(f"Unknown Loss.name {name!r}; valid names: {', '.join(LOSSES)}.")
+    return LOSSES[name](loss_cfg)
+
+
+def mixup_loss(loss_fn, logits, labels_a, labels_b, lam):
+    """Batch-mixup loss ``lam * L(y_a) + (1 - lam) * L(y_b)`` (Zhang et al., arXiv:1710.09412)."""
+    return lam * loss_fn(logits, labels_a) + (1.0 - lam) * loss_fn(logits, labels_b)
