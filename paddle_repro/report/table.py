@@ -1,0 +1,152 @@
+"""The with-vs-without table: our numbers (mean +- std over seeds) beside the notebook's.
+
+``build_table`` turns loaded runs into rows (pure data, tested on fabricated runs);
+``render_markdown`` / ``write_csv`` write ``table.md`` / ``table.csv``. Deltas are
+``with - without`` for every ``without`` run, per column, with the spread rule of
+:mod:`paddle_repro.report.stats` (|delta| < max of the two seed stds) marked in the table.
+"""
+import csv
+
+from paddle_repro.report import stats
+from paddle_repro.report.runs import run_metrics
+from paddle_repro.report.spec import COLUMNS
+
+_ACC = {"train_top1", "best_val_top1", "final_val_top1", "final_val_top5"}
+
+
+def build_table(spec, results):
+    """Collects each run's per-seed values, means, stds and the deltas.
+
+    Args:
+        spec: a validated table spec (``spec.load_spec``).
+        results: dict run name -> list of loaded runs (``runs.load_run``), one per seed.
+
+    Returns:
+        dict(columns, rows, deltas, notebook_deltas, seeds): each row has name, label, role,
+        n, values {col: [per seed]}, mean {col}, std {col}, notebook {col}; each delta has
+        label (``with - <label>``) and per column the dict of :func:`stats.compare`.
+    """
+    columns = spec["columns"]
+    rows = []
+    for run in spec["runs"]:
+        loaded = results.get(run["name"], [])
+        per_seed = [run_metrics(r) for r in loaded]
+        values = {c: [m[c] for m in per_seed] for c in columns}
+        summ = {c: stats.mean_std(values[c]) for c in columns}
+        rows.append({
+            "name": run["name"], "label": run["label"], "role": run["role"], "n": len(loaded),
+            "seeds": [r["summary"].get("seed") for r in loaded],
+            "values": values, "mean": {c: summ[c][0] for c in columns},
+            "std": {c: summ[c][1] for c in columns}, "notebook": run.get("notebook") or {},
+        })
+    with_row = next(r for r in rows if r["role"] == "with")
+    deltas, notebook_deltas = [], []
+    for row in rows:
+        if row["role"] != "without":
+            continue
+        deltas.append({"label": f"Δ {with_row['label']} − {row['label']}",
+                       "cols": {c: stats.compare(with_row["values"][c], row["values"][c])
+                                for c in columns}})
+        nb_w, nb_o = with_row["notebook"], row["notebook"]
+        nb = {c: nb_w[c] - nb_o[c] for c in columns if c in nb_w and c in nb_o}
+        if nb:
+            notebook_deltas.append({"label": f"notebook Δ {with_row['label']} − {row['label']}",
+                                    "cols": nb})
+    seeds = sorted({s for r in rows for s in r["seeds"] if s is not None})
+    return {"columns": columns, "rows": rows, "deltas": deltas,
+            "notebook_deltas": notebook_deltas, "seeds": seeds}
+
+
+def fmt(col, value, signed=False):
+    """Formats one number for its column (accuracies 4 d.p., counts with separators)."""
+    if value is None:
+        return "–"
+    sign = "+" if signed else ""
+    if col in _ACC:
+        return f"{value:{sign}.4f}"
+    if col == "flops":
+        return f"{value / 1e9:{sign}.3f} G"
+    if col in ("params", "trainable_params"):
+        return f"{value:{sign},.0f}"
+    return f"{value:{sign},.1f}"
+
+
+def _cell(row, col):
+    mean, std = row["mean"][col], row["std"][col]
+    text = fmt(col, mean)
+    return text if std is None else f"{text} ± {fmt(col, std)}"
+
+
+def render_markdown(spec, table, header_lines=()):
+    """The table page as Markdown: header, our rows with the notebook's beneath, deltas, notes."""
+    cols = table["columns"]
+    out = [f"# {spec['title']}", ""]
+    if spec.get("paper"):
+        out += [f"Paper: {spec['paper']}", ""]
+    out += [f"{line}  " for line in header_lines] + [""]
+    out.append("| run | role | seeds | " + " | ".join(COLUMNS[c] for c in cols) + " |")
+    out.append("|" + "---|" * (3 + len(cols)))
+    for row in table["rows"]:
+        out.append(f"| {row['label']} | {row['role']} | {row['n']} | "
+                   + " | ".join(_cell(row, c) for c in cols) + " |")
+        if any(c in row["notebook"] for c in cols):
+            out.append(f"| ↳ notebook: {row['label']} | | | "
+                       + " | ".join(fmt(c, row["notebook"].get(c)) for c in cols) + " |")
+    flagged = False
+    for d in table["deltas"]:
+        cells = []
+        for c in cols:
+            entry = d["cols"][c]
+            mark = " †" if entry["within_spread"] else ""
+            flagged |= bool(entry["within_spread"])
+            cells.append(fmt(c, entry["delta"], signed=True) + mark)
+        out.append(f"| **{d['label']}** | | | " + " | ".join(cells) + " |")
+    for d in table["notebook_deltas"]:
+        out.append(f"| ↳ {d['label']} | | | "
+                   + " | ".join(fmt(c, d["cols"].get(c), signed=True) for c in cols) + " |")
+    out.append("")
+    multi = any(r["n"] > 1 for r in table["rows"])
+    if multi:
+        out.append("Mean ± sample std (ddof=1) over seeds " + ", ".join(map(str, table["seeds"]))
+                   + ". † = |Δ| is smaller than the seed-to-seed spread, max(std with, "
+                   "std without): the difference is not distinguishable from seed noise.")
+        if not flagged:
+            out.append("No delta is within the seed-to-seed spread.")
+        out += ["", "Welch's t-test of each delta (two-sided):", ""]
+        for d in table["deltas"]:
+            tests = [f"{c}: t={w['t']:.2f}, df={w['df']:.1f}, p={w['p']:.3g}"
+                     for c in cols for w in [d["cols"][c]["welch"]] if w]
+            out.append(f"- {d['label']}: " + ("; ".join(tests) or "not enough seeds"))
+    else:
+        out.append("One seed per run: no seed-to-seed spread is measured, so no delta here can "
+                   "be told apart from seed noise. Use `--seeds 42,43,44`.")
+    if spec.get("notebook_notes") or spec.get("notebook_hardware"):
+        out += ["", "Notebook numbers are the notebook's own (copied from its printed output), "
+                "never ours" + (f"; its hardware: {spec['notebook_hardware']}."
+                                if spec.get("notebook_hardware") else ".")]
+        out += [f"- {n}" for n in spec.get("notebook_notes", [])]
+    return "\n".join(out) + "\n"
+
+
+def write_csv(table, path):
+    """One CSV row per run, delta and notebook row: mean, std and n per column."""
+    cols = table["columns"]
+    head = ["kind", "label", "role", "n"]
+    for c in cols:
+        head += [f"{c}_mean", f"{c}_std", f"{c}_within_spread"]
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(head)
+        for row in table["rows"]:
+            w.writerow(["ours", row["label"], row["role"], row["n"]]
+                       + [v for c in cols for v in (row["mean"][c], row["std"][c], "")])
+            if row["notebook"]:
+                w.writerow(["notebook", row["label"], row["role"], ""]
+                           + [v for c in cols for v in (row["notebook"].get(c), "", "")])
+        for d in table["deltas"]:
+            w.writerow(["delta", d["label"], "", ""]
+                       + [v for c in cols for v in (d["cols"][c]["delta"], d["cols"][c]["spread"],
+                                                    d["cols"][c]["within_spread"])])
+        for d in table["notebook_deltas"]:
+            w.writerow(["notebook_delta", d["label"], "", ""]
+                       + [v for c in cols for v in (d["cols"].get(c), "", "")])
