@@ -1,0 +1,90 @@
+"""``image_folder``: your own images laid out as ``root/{train,test}/<class>/*.png|jpg``.
+
+Not a paper module. Images are read with cv2 and converted BGR -> RGB, so they reach the
+transforms exactly like CIFAR images do (uint8 RGB HWC). Classes are the sorted folder
+names under ``root/train``; ``root/test`` may use a subset of them.
+"""
+import os
+
+import cv2
+import numpy as np
+from paddle.io import Dataset
+
+from .cifar import as_chw_float32
+from .errors import DataError
+from .subset import balanced_subset
+
+EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+
+
+def _scan(root, mode):
+    train_dir, split_dir = os.path.join(root, "train"), os.path.join(root, mode)
+    for d in (train_dir, split_dir):
+        if not os.path.isdir(d):
+            raise DataError("image_folder: %s is not a folder. Expected DataLoader.dataset.root "
+                            "(%s) to contain train/<class>/*.png and test/<class>/*.png."
+                            % (d, root))
+    classes = sorted(e.name for e in os.scandir(train_dir) if e.is_dir())
+    if not classes:
+        raise DataError("image_folder: %s has no class sub-folders (train/<class>/*.png)."
+                        % train_dir)
+    files, labels = [], []
+    for entry in sorted(os.scandir(split_dir), key=lambda e: e.name):
+        if not entry.is_dir():
+            continue
+        if entry.name not in classes:
+            raise DataError("image_folder: class folder %s is not among the train classes %s."
+                            % (entry.path, classes))
+        for f in sorted(os.listdir(entry.path)):
+            if f.lower().endswith(EXTENSIONS):
+                files.append(os.path.join(entry.path, f))
+                labels.append(classes.index(entry.name))
+    if not files:
+        raise DataError("image_folder: no %s images under %s." % ("/".join(EXTENSIONS), split_dir))
+    return classes, files, np.asarray(labels, dtype=np.int64)
+
+
+def read_rgb(path):
+    """uint8 RGB [H,W,3] image from ``path``; DataError if cv2 cannot decode it."""
+    img = cv2.imread(path, cv2.IMREAD_COLOR)
+    if img is None:
+        raise DataError("image_folder: cannot read image %s (missing, empty or not an image); "
+                        "remove or replace it." % path)
+    return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+
+
+class ImageFolderDataset(Dataset):
+    """One split of an image folder. Items: ``(float32 [C,H,W], int64 scalar label)``.
+
+    Attributes:
+        num_classes, class_names, labels, files: as the names say (labels/files of the
+            subset items).
+    """
+
+    def __init__(self, root, mode, transform, num_samples=None):
+        if not root:
+            raise DataError("image_folder needs DataLoader.dataset.root (folder with train/ "
+                            "and test/ class folders).")
+        root = os.path.abspath(os.path.expanduser(root))
+        self.class_names, files, labels = _scan(root, mode)
+        self.num_classes = len(self.class_names)
+        keep = balanced_subset(labels, num_samples)
+        self.files = [files[i] for i in keep]
+        self.labels = labels[keep]
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        img = read_rgb(self.files[i])
+        if self.transform is not None:
+            img = self.transform(img)
+        return as_chw_float32(img, "image_folder"), np.array(self.labels[i], dtype=np.int64)
+
+    def raw_images(self, idxs):
+        """uint8 RGB images (a list if sizes differ, else an array [n,H,W,3])."""
+        imgs = [read_rgb(self.files[int(i)]) for i in idxs]
+        if imgs and all(im.shape == imgs[0].shape for im in imgs):
+            return np.stack(imgs)
+        return imgs

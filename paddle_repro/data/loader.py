@@ -1,0 +1,100 @@
+"""``build_loader``: a seeded ``paddle.io.DataLoader`` over ``build_dataset``.
+
+Not a paper module. The notebooks used ``paddle.io.DataLoader`` with unseeded workers, so
+augmentations differed run to run; here every worker seeds Python's ``random`` (which
+paddle.vision transforms use) and numpy from ``(seed, epoch, worker id)``, so a run is
+repeatable and workers never share a random stream. ``pipeline: batched`` (a faster
+numpy/cv2 batch path) lives in ``paddle_repro/data/batched.py``.
+"""
+import importlib.util
+import random
+
+import numpy as np
+import paddle
+
+from .datasets import build_dataset
+
+
+class WorkerSeeder:
+    """``worker_init_fn`` seeding ``random`` and numpy from ``(seed, epoch, worker_id)``.
+
+    The loader sets ``epoch`` before it forks the workers of an epoch; each worker gets a
+    copy, so seeds differ across epochs and workers but repeat across runs.
+    """
+
+    def __init__(self, seed):
+        self.seed, self.epoch = int(seed), 0
+
+    def worker_seed(self, worker_id):
+        ss = np.random.SeedSequence([self.seed & 0xFFFFFFFF, self.epoch, int(worker_id)])
+        return int(ss.generate_state(1)[0])
+
+    def __call__(self, worker_id):
+        s = self.worker_seed(worker_id)
+        random.seed(s)
+        np.random.seed(s)
+
+
+class SeededDataLoader(paddle.io.DataLoader):
+    """``paddle.io.DataLoader`` that advances the worker seeds (and the distributed
+    sampler's epoch) every time it is iterated; ``set_epoch(e)`` sets it explicitly
+    (for resumed runs: call it with the 0-based epoch before iterating)."""
+
+    def __init__(self, *args, seeder=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.seeder = seeder
+        self._next_epoch = 0
+
+    def set_epoch(self, epoch):
+        self._next_epoch = int(epoch)
+
+    def __iter__(self):
+        epoch, self._next_epoch = self._next_epoch, self._next_epoch + 1
+        if self.seeder is not None:
+            self.seeder.epoch = epoch
+        if isinstance(self.batch_sampler, paddle.io.DistributedBatchSampler):
+            self.batch_sampler.set_epoch(epoch)
+        return super().__iter__()
+
+
+def _batched_available():
+    return importlib.util.find_spec("paddle_repro.data.batched") is not None
+
+
+def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
+    """Dataset + loader for one split.
+
+    Args:
+        dataset_cfg: ``DataLoader.dataset`` section.
+        split_cfg: ``DataLoader.Train`` or ``DataLoader.Eval`` section (batch_size, shuffle,
+            drop_last, num_workers, transforms, num_samples, pipeline).
+        mode: ``"train"`` or ``"test"``.
+        seed: ``Global.seed``; seeds loader workers.
+        distributed: use ``paddle.io.DistributedBatchSampler`` (one shard per process).
+
+    Returns:
+        A loader yielding ``[images [N,C,H,W] float32, labels [N] int64]``; its ``.dataset``
+        has ``num_classes`` / ``class_names`` / ``raw_images``.
+    """
+    pipeline = split_cfg.get("pipeline", "paddle")
+    if pipeline == "batched":
+        if not _batched_available():
+            raise ValueError("pipeline `batched` needs paddle_repro/data/batched.py, which this "
+                             "checkout does not have; use `pipeline: paddle`.")
+        from .batched import build_batched_loader
+        return build_batched_loader(dataset_cfg, split_cfg, mode, seed, distributed)
+    if pipeline != "paddle":
+        raise ValueError("unknown pipeline `%s`; valid: paddle, batched" % pipeline)
+
+    dataset = build_dataset(dataset_cfg, split_cfg, mode)
+    batch_size = split_cfg.get("batch_size", 128)
+    shuffle, drop_last = split_cfg.get("shuffle", False), split_cfg.get("drop_last", False)
+    seeder = WorkerSeeder(seed)
+    common = dict(num_workers=split_cfg.get("num_workers", 0), worker_init_fn=seeder,
+                  return_list=True, seeder=seeder)
+    if distributed:
+        sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
+                                                    shuffle=shuffle, drop_last=drop_last)
+        return SeededDataLoader(dataset, batch_sampler=sampler, **common)
+    return SeededDataLoader(dataset, batch_size=batch_size, shuffle=shuffle,
+                            drop_last=drop_last, **common)
