@@ -106,9 +106,11 @@ SPLIT = {
     "shuffle": Field((bool,), False, "Shuffle every epoch."),
     "drop_last": Field((bool,), False, "Drop the last incomplete batch."),
     "num_workers": Field((int,), 0, "Loader worker processes."),
-    "transforms": Field((list,), [], "List of {Name: {kwargs}} applied in order (see docs)."),
-    "num_samples": Field((int, NONE), None, "Deterministic subset of the first N per class order "
-                         "(seeded); null = all."),
+    "transforms": Field((list,), [], "List of {Name: {kwargs}} applied in order to uint8 RGB HWC "
+                        "images; must include ToTensor or ToArray; [] = ToTensor only."),
+    "num_samples": Field((int, NONE), None, "Class-balanced subset of N images: each class's "
+                         "images shuffled with a fixed RNG (seed 0, never Global.seed), classes "
+                         "taken round-robin, so paired runs see the same images; null = all."),
     "pipeline": Field((str,), "paddle", "paddle (paddle.vision transforms + DataLoader, faithful) "
                       "| batched (numpy/cv2 batch path, faster).", ("paddle", "batched")),
     "mixup_alpha": Field(NUM, 0.0, "Train only: real batch mixup with Beta(alpha, alpha); "

@@ -1,0 +1,297 @@
+"""Load, override, validate and dump run configs (PaddleClas-style YAML sections).
+
+Not a paper module. ``load_config(path, overrides)``:
+
+1. reads the YAML (``_base_: other.yaml`` at the top level is loaded first, relative to
+   the including file, and deep-merged: mappings merge key by key, anything else --
+   lists included -- is replaced);
+2. applies ``Section.key=value`` overrides, values parsed as YAML (never ``eval``); list
+   indices are path parts (``DataLoader.Train.transforms.0.Resize.size=[64,64]``);
+3. validates against ``config_schema.SCHEMA`` -- unknown keys, wrong types, bad choices and
+   missing required keys are ``ConfigError``s naming the key path, the file it came from
+   and the closest valid key -- fills defaults and checks transform entries against the
+   transform registry.
+
+YAML is read with PyYAML's safe loader plus YAML 1.2 floats, so ``1e-5`` is a float (YAML
+1.1, PyYAML's default, reads it as the string "1e-5").
+"""
+import copy
+import difflib
+import hashlib
+import json
+import os
+import re
+
+import yaml
+
+from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
+
+
+class ConfigError(ValueError):
+    """A config file or override is wrong; the message names the key, the file and a fix."""
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that also reads ``1e-5`` / ``2E3`` as floats (YAML 1.2)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _yaml_value(text):
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+
+
+def _did_you_mean(key, candidates):
+    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.5)
+    return " Did you mean `%s`?" % close[0] if close else ""
+
+
+def _read_yaml(path):
+    if not os.path.isfile(path):
+        raise ConfigError("config file %s does not exist." % path)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = _yaml_value(f)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = " line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError("YAML syntax error in %s%s: %s" % (path, where, problem))
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError("%s must hold a mapping of sections (Global, Arch, ...), got %s."
+                          % (path, type(data).__name__))
+    return data
+
+
+def _deep_merge(base, top):
+    out = copy.deepcopy(base)
+    for k, v in top.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def _record(origins, data, source, prefix=()):
+    """Remember which file (or override) each key path came from, for error messages."""
+    for k, v in data.items():
+        origins[prefix + (k,)] = source
+        if isinstance(v, dict):
+            _record(origins, v, source, prefix + (k,))
+
+
+def _load_tree(path, origins, seen=()):
+    path = os.path.abspath(path)
+    if path in seen:
+        raise ConfigError("`_base_` cycle: %s includes itself via %s." % (path, list(seen)))
+    data = _read_yaml(path)
+    base = data.pop("_base_", None)
+    if base is None:
+        _record(origins, data, path)
+        return data
+    if not isinstance(base, str):
+        raise ConfigError("%s: `_base_` must be a file name (str), got %r." % (path, base))
+    base_path = os.path.join(os.path.dirname(path), base)
+    base_data = _load_tree(base_path, origins, seen + (path,))
+    _record(origins, data, path)
+    return _deep_merge(base_data, data)
+
+
+def _schema_at(parts):
+    """The schema node (dict section, Field, or None if unknown/open) at a key path."""
+    node = SCHEMA
+    for p in parts:
+        if not isinstance(node, dict) or p not in node:
+            return None
+        node = node[p]
+    return node
+
+
+def _is_open(parts):
+    """True inside an open section (Arch kwargs) or inside a list (transform entries)."""
+    return any(tuple(parts[:i]) in OPEN_SECTIONS for i in range(1, len(parts) + 1))
+
+
+def apply_override(cfg, text, origins=None):
+    """Apply one ``Section.key=value`` override in place (see module docstring)."""
+    where = "override `-o %s`" % text
+    if not isinstance(text, str) or "=" not in text:
+        raise ConfigError("%s: expected `Section.key=value` (e.g. Global.epochs=2)." % where)
+    key, value_text = text.split("=", 1)
+    parts = key.strip().split(".")
+    if not key.strip() or any(not p.strip() for p in parts):
+        raise ConfigError("%s: empty key path; expected `Section.key=value` "
+                          "(e.g. DataLoader.Train.batch_size=64)." % where)
+    parts = [p.strip() for p in parts]
+    try:
+        value = _yaml_value(value_text)
+    except yaml.YAMLError as e:
+        raise ConfigError("%s: the value is not valid YAML (%s)." % (where, e))
+    node, in_list, done, parent_list = cfg, False, [], False
+    for i, p in enumerate(parts):
+        last = i == len(parts) - 1
+        was_list, parent_list = parent_list, isinstance(node, list)
+        if isinstance(node, list):
+            if not re.fullmatch(r"-?\d+", p) or not -len(node) <= int(p) < len(node):
+                raise ConfigError("%s: `%s` is a list of %d items; `%s` is not a valid index."
+                                  % (where, ".".join(done), len(node), p))
+            p, in_list = int(p), True
+        elif isinstance(node, dict):
+            # a list item (transform entry) keeps its name; deeper keys (kwargs) are open
+            known = p in node or isinstance(_schema_at(done + [p]), (dict, tuple)) \
+                or (in_list and not was_list) or _is_open(done + [p])
+            if not known:
+                schema_node = _schema_at(done) if done else SCHEMA
+                valid = set(node) | (set(schema_node) if isinstance(schema_node, dict) else set())
+                raise ConfigError("%s: unknown key `%s`.%s Valid keys under `%s`: %s"
+                                  % (where, ".".join(done + [p]), _did_you_mean(p, valid),
+                                     ".".join(done) or "<top>", ", ".join(sorted(map(str, valid)))))
+            if not last and node.get(p) is None:
+                node[p] = {}  # also `{ToTensor: null}` -> `{ToTensor: {kwarg: ...}}`
+        else:
+            raise ConfigError("%s: `%s` is a %s, not a section or list."
+                              % (where, ".".join(map(str, done)), type(node).__name__))
+        if last:
+            node[p] = value
+        else:
+            node = node[p]
+        done.append(p if isinstance(p, str) else str(p))
+    if origins is not None:
+        origins[tuple(parts)] = where
+        if isinstance(value, dict):
+            _record(origins, value, where, tuple(parts))
+
+
+def _origin(origins, path, default):
+    for i in range(len(path), 0, -1):
+        if tuple(path[:i]) in origins:
+            return origins[tuple(path[:i])]
+    return default
+
+
+def _type_ok(value, types):
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, int) and float in types:
+        return True
+    return isinstance(value, types)
+
+
+def _type_names(types):
+    return " or ".join("null" if t is type(None) else t.__name__ for t in types)
+
+
+def _validate(section, schema, path, origins, default_file):
+    def fail(key_path, msg):
+        src = _origin(origins, key_path, default_file)
+        raise ConfigError("config error at `%s` (from %s): %s" % (".".join(key_path), src, msg))
+
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        fail(path, "must be a mapping of keys, got %s %r." % (type(section).__name__, section))
+    out, extras = {}, {}
+    open_section = tuple(path) in OPEN_SECTIONS
+    for key, value in section.items():
+        if key not in schema:
+            if open_section:
+                extras[key] = copy.deepcopy(value)
+                continue
+            fail(path + [key], "unknown key `%s`.%s Valid keys%s: %s"
+                 % (key, _did_you_mean(key, schema), " in " + ".".join(path) if path else "",
+                    ", ".join(schema)))
+    for key, spec in schema.items():
+        kp = path + [key]
+        if isinstance(spec, dict):
+            out[key] = _validate(section.get(key), spec, kp, origins, default_file)
+            continue
+        if key not in section:
+            if spec.default is REQUIRED:
+                fail(kp, "required key `%s` is missing (%s)." % (key, spec.doc))
+            out[key] = copy.deepcopy(spec.default)
+            continue
+        value = section[key]
+        if not _type_ok(value, spec.types):
+            fail(kp, "expected %s, got %s %r." % (_type_names(spec.types), type(value).__name__, value))
+        if spec.choices is not None and value not in spec.choices:
+            fail(kp, "`%s` is not one of %s.%s" % (value, list(spec.choices),
+                                                   _did_you_mean(value, [c for c in spec.choices if c])))
+        out[key] = copy.deepcopy(value)
+    out.update(extras)  # schema keys first, then the open section's kwargs
+    return out
+
+
+def _validate_transforms(cfg, origins, default_file):
+    from .data.transforms import TransformConfigError, validate_transforms
+    for split in ("Train", "Eval"):
+        path = ["DataLoader", split, "transforms"]
+        try:
+            validate_transforms(cfg["DataLoader"][split]["transforms"], ".".join(path))
+        except TransformConfigError as e:
+            sources = [_origin(origins, path, default_file)]
+            sources += [v for k, v in origins.items() if k[:3] == tuple(path) and v not in sources]
+            raise ConfigError("config error (from %s): %s" % (" and ".join(sources), e))
+
+
+def validate_config(raw, source="<dict>", origins=None):
+    """Validate a raw nested dict against the schema and fill defaults (returns a copy)."""
+    origins = origins if origins is not None else {}
+    if not isinstance(raw, dict):
+        raise ConfigError("%s: a config must be a mapping of sections, got %r." % (source, raw))
+    unknown = [k for k in raw if k not in SCHEMA]
+    if unknown:
+        k = unknown[0]
+        raise ConfigError("config error at `%s` (from %s): unknown section `%s`.%s Valid "
+                          "sections: %s" % (k, _origin(origins, [k], source), k,
+                                            _did_you_mean(k, SCHEMA), ", ".join(SCHEMA)))
+    cfg = _validate(raw, SCHEMA, [], origins, source)
+    _validate_transforms(cfg, origins, source)
+    return cfg
+
+
+def load_config(path, overrides=()):
+    """Load a YAML config, apply overrides, validate and fill defaults.
+
+    Args:
+        path: YAML file (may name a ``_base_`` file).
+        overrides: iterable of ``"Section.key=value"`` strings, applied in order.
+
+    Returns:
+        dict: the resolved config (plain dicts/lists/scalars).
+
+    Raises:
+        ConfigError: missing file, YAML syntax error (with line), bad override, unknown or
+            misspelled key (with did-you-mean), wrong type, bad choice, missing required key,
+            bad transform entry.
+    """
+    path = os.path.abspath(os.fspath(path))
+    origins = {}
+    raw = _load_tree(path, origins)
+    if isinstance(overrides, str):
+        overrides = [overrides]
+    for text in overrides or ():
+        apply_override(raw, text, origins)
+    return validate_config(raw, path, origins)
+
+
+def dump_config(cfg, path):
+    """Write the resolved config as YAML (parent folders created); returns the path."""
+    path = os.fspath(path)
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as f:
+        yaml.safe_dump(cfg, f, sort_keys=False, default_flow_style=None, allow_unicode=True)
+    return path
+
+
+def config_hash(cfg):
+    """sha256[:12] of the canonical JSON of a resolved config (key order irrelevant)."""
+    blob = json.dumps(cfg, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:12]
