@@ -159,14 +159,16 @@ def check_state_dict(state, model, source="<state dict>"):
         lines.append(f"  unexpected keys ({len(unexpected)}): {_listed(unexpected)}")
     if mismatched:
         lines.append(f"  shape mismatches ({len(mismatched)}): {_listed(mismatched)}")
+    hints = []
     if any(".nam." in k for k in unexpected) and not any(".nam." in k for k in expected):
-        lines.append("  Hint: the weights have NAM attention; build the *_nam model.")
-    elif any(".nam." in k for k in missing) and not any(".nam." in k for k in state):
-        lines.append("  Hint: the weights have no NAM attention; build the model without _nam.")
-    elif mismatched:
-        lines.append("  Hint: check Arch.num_classes / net_size against the checkpoint's run.")
-    else:
-        lines.append("  Hint: the checkpoint was saved from a different Arch.name.")
+        hints.append("the weights have NAM attention; build the *_nam model.")
+    if any(".nam." in k for k in missing) and not any(".nam." in k for k in state):
+        hints.append("the weights have no NAM attention; build the model without _nam.")
+    if mismatched:
+        hints.append("check Arch.num_classes / net_size against the checkpoint's run.")
+    if not hints:
+        hints.append("the checkpoint was saved from a different Arch.name.")
+    lines += [f"  Hint: {h}" for h in hints]
     raise WeightsError("\n".join(lines))
 
 
