@@ -150,3 +150,34 @@ def write_csv(table, path):
         for d in table["notebook_deltas"]:
             w.writerow(["notebook_delta", d["label"], "", ""]
                        + [v for c in cols for v in (d["cols"].get(c), "", "")])
+
+
+def render_per_class(spec, results):
+    """Per-class accuracy beside the notebook's, for runs whose notebook printed it.
+
+    Ours is read from each seed folder's ``per_class_acc.json`` (``confusion.write_confusion``)
+    and averaged over seeds. Returns Markdown ('' when no run has notebook per-class numbers).
+    """
+    import os
+
+    from paddle_repro.report.runs import read_json
+    out = []
+    for run in spec["runs"]:
+        theirs = (run.get("notebook") or {}).get("per_class_acc")
+        if not theirs:
+            continue
+        ours = {}
+        for loaded in results.get(run["name"], []):
+            path = os.path.join(loaded["dir"], "per_class_acc.json")
+            if os.path.isfile(path):
+                data = read_json(path)
+                for name, acc in zip(data["class_names"], data["per_class_acc"]):
+                    ours.setdefault(name, []).append(acc)
+        out += ["", f"## Per-class accuracy: {run['label']}", "",
+                "| class | ours | notebook |", "|---|---|---|"]
+        for name in sorted(set(theirs) | set(ours), key=lambda n: list(theirs).index(n)
+                           if n in theirs else len(theirs)):
+            mean, std, _ = stats.mean_std(ours.get(name, []))
+            cell = fmt("final_val_top1", mean) + ("" if std is None else f" ± {std:.4f}")
+            out.append(f"| {name} | {cell} | {fmt('final_val_top1', theirs.get(name))} |")
+    return "\n".join(out) + ("\n" if out else "")

@@ -1,0 +1,75 @@
+"""The notebooks' prediction grid: test images titled "predicted (true)", green right, red wrong.
+
+The CondConv/ACmix notebooks drew the first 18 test images, the ShuffleNetV2 notebook 64;
+we draw the first ``n`` images of the run's test split (default 18), showing the raw image
+(not the normalized tensor) so it looks like the picture.
+"""
+import math
+
+import numpy as np
+
+
+def plot_gallery(images, pred, labels, class_names, path, probs=None, cols=6, title=None):
+    """Draws a grid of images with their predicted and true class names.
+
+    Args:
+        images: uint8 array [N, H, W, C] (or a list of HWC images).
+        pred: int array [N] of predicted classes (may exceed the class list for a model with
+            more outputs than classes; shown as ``#<index>``).
+        labels: int array [N] of true classes.
+        class_names: list of K names.
+        path: PNG path to write.
+        probs: optional float array [N] of the predicted class's probability, shown in %.
+        cols: images per row.
+        title: optional figure title.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def name(i):
+        return class_names[i] if 0 <= i < len(class_names) else f"#{i}"
+
+    n = len(images)
+    rows = max(1, math.ceil(n / cols))
+    fig = plt.figure(figsize=(2.0 * cols, 2.2 * rows))
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1, xticks=[], yticks=[])
+        img = np.asarray(images[i])
+        ax.imshow(img.squeeze(-1) if img.ndim == 3 and img.shape[-1] == 1 else img,
+                  cmap="gray" if img.ndim == 2 or img.shape[-1] == 1 else None)
+        p, t = int(pred[i]), int(labels[i])
+        text = f"{name(p)} ({name(t)})"
+        if probs is not None:
+            text += f"\n{100 * float(probs[i]):.1f}%"
+        ax.set_title(text, fontsize=8, color="green" if p == t else "red")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def gallery_from_model(model, dataset, path, n=18, cols=6, title=None):
+    """Predicts the first ``n`` items of ``dataset`` with ``model`` and draws the grid.
+
+    Args:
+        model: ``nn.Layer`` in eval mode.
+        dataset: a dataset from ``paddle_repro.data.build_dataset`` (items are transformed
+            images; ``raw_images`` gives the pictures and ``class_names`` the names).
+        path: PNG path to write.
+
+    Returns:
+        dict(n, correct) of the drawn images.
+    """
+    from paddle_repro.report.inference import predict_arrays
+    n = min(n, len(dataset))
+    items = [dataset[i] for i in range(n)]
+    x = np.stack([np.asarray(im, dtype="float32") for im, _ in items])
+    labels = np.array([int(np.asarray(lab).reshape(-1)[0]) for _, lab in items])
+    probs = predict_arrays(model, x)
+    pred = probs.argmax(axis=1)
+    raw = dataset.raw_images(list(range(n)))
+    plot_gallery(raw, pred, labels, dataset.class_names, path,
+                 probs=probs[np.arange(n), pred], cols=cols, title=title)
+    return {"n": int(n), "correct": int((pred == labels).sum())}

@@ -1,0 +1,48 @@
+"""Compare existing runs: the with-vs-without table and one PNG of overlaid curves.
+
+    python tools/compare.py RUN_DIR [RUN_DIR ...] [--out DIR] [--labels "w/ X,w/o X"]
+                            [--group] [--title TEXT] [--no-figures]
+
+The first run (or group) is the `with` run; deltas are it minus each other run. --group treats
+the seed folders of tools/reproduce.py (<output>/<run>/seed<N>) as one row per <run>.
+Never trains. Also writes each run's gallery and confusion figures unless --no-figures.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddle_repro.report.errors import user_errors  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("runs", nargs="+", help="run folders (each with summary.json)")
+    parser.add_argument("--out", default="output/compare", help="output folder")
+    parser.add_argument("--labels", help="comma-separated labels, one per run (or group)")
+    parser.add_argument("--group", action="store_true", help="group seed folders by parent")
+    parser.add_argument("--title", default="Comparison of runs")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="skip per-run gallery / confusion / FLOPs")
+    args = parser.parse_args(argv)
+    from paddle_repro.report.compare import compare_runs
+    from paddle_repro.report.reproduce import machine_lines
+    from paddle_repro.report.run_outputs import write_run_outputs
+    from paddle_repro.report.runs import load_run
+    labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
+    with user_errors():
+        if not args.no_figures:
+            for run_dir in args.runs:
+                write_run_outputs(run_dir)
+        summaries = [load_run(d)["summary"] for d in args.runs]
+        header = machine_lines(False, {}, 0.0, summaries)[:1]
+        paths = compare_runs(args.runs, args.out, labels=labels, group=args.group,
+                             title=args.title, header_lines=header)
+    print(open(paths["md"], encoding="utf-8").read())
+    print("wrote", ", ".join(paths.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
