@@ -1,0 +1,227 @@
+"""The batched input pipeline against Paddle's per-image ``paddle.vision.transforms``.
+
+Deterministic transforms must give identical floats. Random transforms must give identical
+images when fed the parameters Paddle's own classes draw (we re-seed Python's and numpy's
+RNGs, run the Paddle class, re-seed, and replay its draws), and draw their parameters from
+the same distributions (sample statistics vs Paddle's samplers).
+"""
+import random
+
+import numpy as np
+import paddle
+import paddle.vision.transforms as T
+import paddle.vision.transforms.functional as F
+import pytest
+
+from paddle_repro.data import batched as B
+
+RNG = np.random.default_rng(0)
+IMGS = RNG.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+LABELS = np.arange(12) % 10
+NORM = {"Normalize": {"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]}}
+
+
+class NotebookToArray:  # NAM notebook (seed 003), verbatim logic
+    def __call__(self, img):
+        img = np.array(img)
+        img = np.transpose(img, [2, 0, 1])
+        img = img / 255.
+        return img.astype("float32")
+
+
+class NotebookRandomApply:  # NAM notebook (seed 003), verbatim logic
+    def __init__(self, transform, p=0.5):
+        self.p, self.transform = p, transform
+
+    def __call__(self, img):
+        if self.p < random.random():
+            return img
+        return self.transform(img)
+
+
+def per_image(compose, imgs):
+    out = [compose(im) for im in imgs]
+    return np.stack([o.numpy() if isinstance(o, paddle.Tensor) else o for o in out])
+
+
+@pytest.mark.parametrize("spec, ref", [
+    ([{"Resize": {"size": [40, 40]}}, {"ToTensor": None}, NORM],
+     T.Compose([T.Resize((40, 40)), T.ToTensor(), T.Normalize(NORM["Normalize"]["mean"],
+                                                               NORM["Normalize"]["std"])])),
+    ([{"Resize": {"size": 20}}, {"ToTensor": None}],
+     T.Compose([T.Resize(20), T.ToTensor()])),
+    ([{"ToArray": None}, NORM],
+     T.Compose([NotebookToArray(), T.Normalize(NORM["Normalize"]["mean"], NORM["Normalize"]["std"])])),
+    ([{"MixupImage": None}, {"ToTensor": None}, {"Normalize": {"mean": 0.5, "std": 0.5}}],
+     T.Compose([T.ToTensor(), T.Normalize(0.5, 0.5)])),
+])
+def test_deterministic_lists_equal_paddle_exactly(spec, ref):
+    ours = B.BatchTransform(spec)(list(IMGS), np.random.default_rng(0))
+    assert ours.dtype == np.float32
+    np.testing.assert_array_equal(ours, per_image(ref, IMGS))
+
+
+def _replay(paddle_tf, draw, ours, img, seed):
+    """Run Paddle's class with seeded RNGs, replay its draws with ``draw``, apply ours."""
+    random.seed(seed), np.random.seed(seed)
+    expected = paddle_tf(img)
+    random.seed(seed), np.random.seed(seed)
+    np.testing.assert_array_equal(ours.apply(img, draw()), expected)
+
+
+def test_random_geometry_equals_paddle_given_its_parameters():
+    img = IMGS[0]
+    big = F.resize(img, (130, 130))
+    for seed in range(6):
+        rrc = T.RandomResizedCrop(128)
+        _replay(rrc, lambda: rrc._dynamic_get_param(big), B.RandomResizedCrop(128), big, seed)
+        rrc = T.RandomResizedCrop(24, scale=(0.6, 1.0))
+        _replay(rrc, lambda: rrc._dynamic_get_param(img), B.RandomResizedCrop(24, scale=(0.6, 1.0)),
+                img, seed)
+        rc = T.RandomCrop(32, padding=4)
+        _replay(rc, lambda: rc._get_param(F.pad(img, 4), rc.size)[:2], B.RandomCrop(32, padding=4),
+                img, seed)
+        flip = T.RandomHorizontalFlip(0.5)
+        _replay(flip, lambda: random.random() < 0.5, B.RandomHorizontalFlip(0.5), img, seed)
+        rot = T.RandomRotation(15)
+        _replay(rot, lambda: rot._get_param(rot.degrees), B.RandomRotation(15), img, seed)
+
+
+def test_random_colour_equals_paddle_given_its_parameters():
+    img = IMGS[1]
+    for seed in range(6):
+        bt, ours_b = T.BrightnessTransform(0.2), B.BrightnessTransform(0.2)
+        _replay(bt, lambda: ours_b.table(np.array([random.uniform(*bt.value)]))[0], ours_b, img, seed)
+        ct, ours_c = T.ContrastTransform(0.2), B.ContrastTransform(0.2)
+        _replay(ct, lambda: ours_c.table(np.array([random.uniform(*ct.value)]))[0], ours_c, img, seed)
+
+        def sat_draw():
+            f = random.uniform(0.8, 1.2)
+            return np.random.uniform(max(0, 1 - f), 1 + f)  # Paddle's second, hidden draw
+        _replay(T.SaturationTransform(0.2), sat_draw, B.SaturationTransform(0.2), img, seed)
+        _replay(T.HueTransform(0.1), lambda: random.uniform(-0.1, 0.1), B.HueTransform(0.1), img, seed)
+
+
+def test_color_jitter_and_random_apply_equal_paddle_given_its_parameters():
+    img = IMGS[2]
+    cj, ours = T.ColorJitter(0.2, 0.2, 0.2), B.ColorJitter(0.2, 0.2, 0.2)
+    kinds = {T.BrightnessTransform: 0, T.ContrastTransform: 1, T.SaturationTransform: 2}
+
+    def cj_draw():  # replay: Paddle's shuffle, then each member's draws in that order
+        order, sub = [], [None] * 3
+        for t in cj._get_param(cj.brightness, cj.contrast, cj.saturation, cj.hue).transforms:
+            if type(t) not in kinds or t.value is None:
+                continue
+            k = kinds[type(t)]
+            f = random.uniform(*t.value)
+            sub[k] = (ours.ops[k].table(np.array([f]))[0] if k < 2
+                      else np.random.uniform(max(0, 1 - f), 1 + f))
+            order.append(k)
+        return order, sub
+    for seed in range(6):
+        _replay(cj, cj_draw, ours, img, seed)
+        ra = NotebookRandomApply(T.BrightnessTransform(0.1), p=0.5)
+        ours_ra = B.RandomApply({"BrightnessTransform": {"value": 0.1}}, p=0.5)
+
+        def ra_draw():
+            on = not 0.5 < random.random()
+            f = random.uniform(0.9, 1.1) if on else 1.0
+            return on, ours_ra.op.table(np.array([f]))[0]
+        _replay(ra, ra_draw, ours_ra, img, seed)
+
+
+def test_random_parameter_distributions_match_paddle():
+    rng, n = np.random.default_rng(1), 4000
+    hw = np.full((n, 2), 130)
+    ours = np.array(B.RandomResizedCrop(128).sample(rng, hw)[0], dtype=float)  # i, j, h, w
+    random.seed(1), np.random.seed(1)
+    ref_tf, big = T.RandomResizedCrop(128), np.zeros((130, 130, 3), np.uint8)
+    ref = np.array([ref_tf._dynamic_get_param(big) for _ in range(n)], dtype=float)
+    area_o, area_r = ours[:, 2] * ours[:, 3] / 130 ** 2, ref[:, 2] * ref[:, 3] / 130 ** 2
+    assert area_o.min() >= 0.07 and area_o.max() <= 1.0
+    assert abs(area_o.mean() - area_r.mean()) < 0.03          # sd of a mean ~ 0.004
+    assert abs(np.median(ours[:, 3] / ours[:, 2]) - np.median(ref[:, 3] / ref[:, 2])) < 0.05
+    assert np.all(ours[:, 0] + ours[:, 2] <= 130) and np.all(ours[:, 1] + ours[:, 3] <= 130)
+    flips = np.array(B.RandomHorizontalFlip(0.5).sample(rng, hw)[0])
+    assert abs(flips.mean() - 0.5) < 0.04
+    offs = np.array(B.RandomCrop(32, padding=4).sample(rng, np.full((n, 2), 32))[0])
+    assert set(offs.ravel()) == set(range(9)) and abs(offs.mean() - 4) < 0.2
+    angles = np.array(B.RandomRotation(20).sample(rng, hw)[0])
+    assert angles.min() >= -20 and angles.max() <= 20 and abs(angles.mean()) < 1
+    applied = np.array([p[0] for p in B.RandomApply({"ContrastTransform": {"value": 0.1}}, p=0.3)
+                        .sample(rng, hw)[0]])
+    assert abs(applied.mean() - 0.3) < 0.04
+    alphas = np.array(B.SaturationTransform(0.2).sample(rng, hw)[0])
+    f = np.random.uniform(0.8, 1.2, n)
+    ref_alpha = np.random.uniform(np.maximum(0, 1 - f), 1 + f)
+    assert alphas.min() >= 0 and alphas.max() <= 2.2 and abs(alphas.std() - ref_alpha.std()) < 0.04
+
+
+def test_unsupported_and_malformed_transforms_raise_clear_errors():
+    with pytest.raises(B.BatchedPipelineError, match="'Pad' is not supported.*Supported: .*Resize"):
+        B.BatchTransform([{"Pad": {"padding": 2}}, {"ToTensor": None}])
+    with pytest.raises(B.BatchedPipelineError, match="unknown argument.*'sz'"):
+        B.BatchTransform([{"Resize": {"sz": 3}}, {"ToTensor": None}])
+    with pytest.raises(B.BatchedPipelineError, match="end with ToTensor or ToArray"):
+        B.BatchTransform([{"Resize": {"size": 3}}])
+    with pytest.raises(B.BatchedPipelineError, match="comes after ToTensor"):
+        B.BatchTransform([{"ToTensor": None}, {"RandomHorizontalFlip": None}, NORM])
+    with pytest.raises(B.BatchedPipelineError, match="expand"):
+        B.BatchTransform([{"RandomRotation": {"degrees": 5, "expand": True}}, {"ToTensor": None}])
+    with pytest.raises(B.BatchedPipelineError, match="one-key mapping"):
+        B.BatchTransform([{"Resize": {"size": 3}, "ToTensor": None}])
+
+
+TRAIN = [{"RandomCrop": {"size": 32, "padding": 4}},
+         {"RandomApply": {"p": 0.5, "transform": {"BrightnessTransform": {"value": 0.1}}}},
+         {"RandomHorizontalFlip": None}, {"RandomRotation": {"degrees": 15}},
+         {"ToArray": None}, NORM]
+
+
+def test_loader_batches_shapes_order_and_determinism():
+    dl = B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, drop_last=False, seed=3)
+    assert len(dl) == 3
+    epoch0 = list(dl)
+    x, y = epoch0[0]
+    assert isinstance(x, paddle.Tensor) and x.dtype == paddle.float32 and x.shape == [5, 3, 32, 32]
+    assert y.dtype == paddle.int64 and y.shape == [5]
+    seen = np.concatenate([b[1].numpy() for b in epoch0])
+    assert sorted(seen.tolist()) == sorted(LABELS.tolist())  # each sample once
+    epoch1 = list(dl)  # the epoch advances: new order and augmentations
+    assert not np.array_equal(epoch0[0][0].numpy(), epoch1[0][0].numpy())
+    dl.set_epoch(0)
+    again = list(B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, seed=3,
+                                 num_workers=2))  # threads: same batches, same order
+    for (a, la), (b, lb) in zip(epoch0, again):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(la.numpy(), lb.numpy())
+    assert len(B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, drop_last=True)) == 2
+
+
+def test_loader_sharding_is_disjoint_and_complete():
+    shards = [B.BatchedLoader(IMGS[:11], LABELS[:11], TRAIN, batch_size=4, shuffle=True, seed=0,
+                              num_replicas=2, rank=r).indices(0) for r in range(2)]
+    assert len(shards[0]) == len(shards[1]) == 6
+    assert set(shards[0][:5]).isdisjoint(shards[1][:5])
+    assert set(np.concatenate(shards)) == set(range(11))
+
+
+def test_worker_error_reaches_the_caller():
+    bad = [np.zeros((8, 8, 3), np.uint8)] * 4  # smaller than the crop: a clear error
+    dl = B.BatchedLoader(bad, np.zeros(4), TRAIN, batch_size=2, num_workers=2)
+    with pytest.raises(B.BatchedPipelineError, match="smaller than the crop"):
+        list(dl)
+
+
+def test_build_batched_loader_matches_paddle_pipeline_on_eval(cifar10_tarball):
+    data = pytest.importorskip("paddle_repro.data.loader", reason="data layer not landed yet")
+    dataset_cfg = {"name": "cifar10", "data_file": cifar10_tarball, "allow_unofficial": True}
+    split = {"batch_size": 16, "shuffle": False, "drop_last": False, "num_workers": 0,
+             "num_samples": None, "mixup_alpha": 0.0, "pipeline": "paddle",
+             "transforms": [{"Resize": {"size": [40, 40]}}, {"ToTensor": None}, NORM]}
+    ref = data.build_loader(dataset_cfg, split, "test", seed=0)
+    ours = B.build_batched_loader(dataset_cfg, dict(split, pipeline="batched"), "test", seed=0)
+    assert len(ours) == len(ref)
+    for (xa, ya), (xb, yb) in zip(ours, ref):
+        np.testing.assert_array_equal(xa.numpy(), xb.numpy())
+        np.testing.assert_array_equal(ya.numpy(), yb.numpy().reshape(-1))
