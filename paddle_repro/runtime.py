@@ -75,11 +75,17 @@ def set_rng_states(states):
     """Restores what ``get_rng_states`` returned (the paddle part best-effort, see above)."""
     np.random.set_state(states["numpy"])
     random.setstate(states["random"])
-    if states.get("paddle") is not None:
-        try:
-            paddle.set_rng_state(states["paddle"])
-        except Exception:  # noqa: BLE001 - a GPU state restored on CPU, or vice versa
-            log.warning("Could not restore the paddle RNG state (saved on another device).")
+    set_paddle_rng_state(states.get("paddle"))
+
+
+def set_paddle_rng_state(state):
+    """Restores paddle's generator state (best-effort; None is a no-op)."""
+    if state is None:
+        return
+    try:
+        paddle.set_rng_state(state)
+    except Exception:  # noqa: BLE001 - a GPU state restored on CPU, or vice versa
+        log.warning("Could not restore the paddle RNG state (saved on another device).")
 
 
 def versions():

@@ -1,0 +1,131 @@
+"""Run logging: console lines (PaddleClas style), ``train.log``, VisualDL, JSON-lines files.
+
+Files (formats in docs/architecture.md): ``metrics.jsonl`` (one record per epoch),
+``train_steps.jsonl`` (train loss + lr every ``Global.log_interval`` batches) and VisualDL
+scalars in ``vdl/vdlrecords.train.log``:
+
+- ``train/loss`` and ``lr``: x = global step, every ``log_interval`` batches (the NAM
+  notebook's VisualDL callback logged loss and lr per step).
+- ``train/top1``, ``val/loss``, ``val/top1``, ``val/top5`` and ``epoch/train_loss``,
+  ``epoch/lr``: x = epoch (1-based).
+
+On resume, records past the checkpoint are dropped from the JSON-lines files so they read
+as one uninterrupted run; VisualDL appends to the same file from the restored step (its
+records cannot be edited, so steps logged after the checkpoint and before the interruption
+appear twice there).
+"""
+import json
+import logging
+import os
+import sys
+
+log = logging.getLogger("paddle_repro")
+
+VDL_FILE = "vdlrecords.train.log"
+
+
+def setup_console(output_dir=None, is_main=True):
+    """Routes the ``paddle_repro`` logger to stderr (and ``output_dir/train.log``)."""
+    log.setLevel(logging.INFO if is_main else logging.WARNING)
+    log.propagate = False
+    for h in list(log.handlers):
+        log.removeHandler(h)
+        h.close()
+    fmt = logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", "%Y/%m/%d %H:%M:%S")
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(fmt)
+    log.addHandler(console)
+    if output_dir and is_main:
+        os.makedirs(output_dir, exist_ok=True)
+        fh = logging.FileHandler(os.path.join(output_dir, "train.log"))
+        fh.setFormatter(fmt)
+        log.addHandler(fh)
+    return log
+
+
+def _truncate_jsonl(path, keep):
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        records = [json.loads(line) for line in f if line.strip()]
+    with open(path, "w") as f:
+        for r in records:
+            if keep(r):
+                f.write(json.dumps(r) + "\n")
+
+
+class RunLogger:
+    """Writes the per-step and per-epoch records of one run (rank 0 only; no-op elsewhere).
+
+    Args:
+        output_dir: the run folder.
+        enabled: False on ranks other than 0.
+        resume_epoch: epochs already completed by the checkpoint resumed from (0: fresh).
+        resume_step: global step of that checkpoint.
+    """
+
+    def __init__(self, output_dir, enabled=True, resume_epoch=0, resume_step=0):
+        self.enabled = enabled
+        self.dir = output_dir
+        self._vdl = None
+        if not enabled:
+            return
+        metrics = os.path.join(output_dir, "metrics.jsonl")
+        steps = os.path.join(output_dir, "train_steps.jsonl")
+        if resume_epoch or resume_step:
+            _truncate_jsonl(metrics, lambda r: r["epoch"] <= resume_epoch)
+            _truncate_jsonl(steps, lambda r: r["step"] <= resume_step)
+        else:  # a fresh run in a reused folder starts its records afresh
+            for p in (metrics, steps, os.path.join(output_dir, "vdl", VDL_FILE)):
+                if os.path.exists(p):
+                    os.remove(p)
+        self._metrics = open(metrics, "a")
+        self._steps = open(steps, "a")
+        try:
+            from visualdl import LogWriter
+            self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE)
+        except ImportError:
+            log.warning("visualdl is not installed; VisualDL logs are skipped (pip install visualdl).")
+
+    def _scalar(self, tag, value, step):
+        if self._vdl is not None and value is not None:
+            self._vdl.add_scalar(tag=tag, value=float(value), step=int(step))
+
+    def step(self, step, epoch, loss, lr):
+        """Records the sampled train loss and lr at global ``step`` (1-based ``epoch``)."""
+        if not self.enabled:
+            return
+        self._steps.write(json.dumps({"step": step, "epoch": epoch, "loss": loss, "lr": lr}) + "\n")
+        self._steps.flush()
+        self._scalar("train/loss", loss, step)
+        self._scalar("lr", lr, step)
+
+    def epoch(self, record):
+        """Records one ``metrics.jsonl`` line and the epoch scalars."""
+        if not self.enabled:
+            return
+        self._metrics.write(json.dumps(record) + "\n")
+        self._metrics.flush()
+        e = record["epoch"]
+        self._scalar("epoch/train_loss", record.get("train_loss"), e)
+        self._scalar("epoch/lr", record.get("lr"), e)
+        self._scalar("train/top1", record.get("train_top1"), e)
+        for key in ("val_loss", "val_top1", "val_top5"):
+            self._scalar(key.replace("_", "/", 1), record.get(key), e)
+        if self._vdl is not None:
+            self._vdl.flush()
+
+    def close(self):
+        if not self.enabled:
+            return
+        self._metrics.close()
+        self._steps.close()
+        if self._vdl is not None:
+            self._vdl.close()
+            self._vdl = None
+
+
+def read_jsonl(path):
+    """All records of a JSON-lines file."""
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]

@@ -1,0 +1,70 @@
+"""``summary.json``: the one-file answer to "what did this run give?" (format: architecture.md).
+
+``params``/``trainable_params`` come from ``models.count_params`` (the total includes BN
+running statistics, like ``paddle.summary``). ``throughput_img_s`` is measured the notebooks'
+way at the end of a finished run (whole eval loader, eval mode, data loading included);
+under data parallel it is rank 0's shard, i.e. one process's throughput.
+"""
+import json
+import os
+
+from .. import runtime
+
+
+def _final(metrics):
+    if not metrics:
+        return {}
+    last = metrics[-1]
+    final = {"train_loss": last["train_loss"], "train_top1": last["train_top1"]}
+    evaluated = [m for m in metrics if "val_top1" in m]
+    if evaluated:
+        final.update({k: evaluated[-1][k] for k in ("val_loss", "val_top1", "val_top5")})
+    return final
+
+
+def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
+    """Builds the summary dict of a run and writes it (rank 0) to ``summary.json``.
+
+    Args:
+        ctx: the trainer's run context.
+        finished: True when every configured epoch completed.
+        wall_time_s: seconds this process spent in ``train``.
+        throughput_fn: ``(model, loader) -> img/s`` or None to skip measuring.
+    """
+    from ..config import config_hash
+    from ..models import count_params
+    from .logger import read_jsonl
+
+    metrics_path = os.path.join(ctx.out, "metrics.jsonl")
+    metrics = read_jsonl(metrics_path) if os.path.isfile(metrics_path) else []
+    total, trainable = count_params(ctx.model)
+    throughput = None
+    if throughput_fn is not None and ctx.is_main:
+        throughput = float(throughput_fn(ctx.model, ctx.eval_loader))
+    cfg = ctx.cfg
+    summary = {
+        "finished": bool(finished),
+        "epochs_completed": int(ctx.state["epoch"]),
+        "best_val_top1": ctx.state["best_top1"],
+        "best_epoch": ctx.state["best_epoch"],
+        "final": _final(metrics),
+        "params": int(total),
+        "trainable_params": int(trainable),
+        "throughput_img_s": throughput,
+        "wall_time_s": float(wall_time_s),
+        "device": ctx.device,
+        "world_size": runtime.world_size(),
+        "versions": runtime.versions(),
+        "seed": cfg["Global"]["seed"],
+        "config_hash": config_hash(cfg),
+        "arch": cfg["Arch"]["name"],
+        "dataset": cfg["DataLoader"]["dataset"]["name"],
+        "num_train": len(ctx.train_loader.dataset),
+        "num_eval": len(ctx.eval_loader.dataset),
+    }
+    if ctx.is_main:
+        tmp = os.path.join(ctx.out, "summary.json.tmp")
+        with open(tmp, "w") as f:
+            json.dump(summary, f, indent=2)
+        os.replace(tmp, os.path.join(ctx.out, "summary.json"))
+    return summary
