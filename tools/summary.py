@@ -1,0 +1,44 @@
+"""Print a model's layer table, parameter counts and FLOPs.
+
+Usage:
+    python tools/summary.py resnet50_nam --num-classes 100
+    python tools/summary.py configs/nam/resnet50_nam.yaml          # Arch + Global.image_shape
+    python tools/summary.py shufflenetv2_x0_5 --input-size 3 32 32 --json
+"""
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from paddle_repro.models import MODELS  # noqa: E402
+from paddle_repro.models.summary import build_for_summary, format_summary, summarize  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("target", help="registry name (" + ", ".join(sorted(MODELS))
+                        + ") or a config .yaml")
+    parser.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
+                        help="one input's shape (default: the config's Global.image_shape, "
+                             "else 3 32 32)")
+    parser.add_argument("--num-classes", type=int, help="override the number of classes")
+    parser.add_argument("--json", action="store_true",
+                        help="print counts as JSON instead of the table")
+    args = parser.parse_args(argv)
+    try:
+        name, model, size = build_for_summary(args.target, args.num_classes, args.input_size)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        # user errors only (unknown model, bad Arch kwarg, bad/missing config): no traceback
+        parser.exit(2, f"error: {exc}\n")
+    info = summarize(model, size)
+    if args.json:
+        info.pop("table")
+        print(json.dumps({"model": name, "input_size": size, **info}, indent=2))
+    else:
+        print(format_summary(name, info, size))
+
+
+if __name__ == "__main__":
+    main()
