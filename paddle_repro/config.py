@@ -47,7 +47,7 @@ def _yaml_value(text):
 
 def _did_you_mean(key, candidates):
     close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.5)
-    return " Did you mean `%s`?" % close[0] if close else ""
+    return " (did you mean `%s`?)" % close[0] if close else ""
 
 
 def _read_yaml(path):
@@ -150,7 +150,7 @@ def apply_override(cfg, text, origins=None):
             if not known:
                 schema_node = _schema_at(done) if done else SCHEMA
                 valid = set(node) | (set(schema_node) if isinstance(schema_node, dict) else set())
-                raise ConfigError("%s: unknown key `%s`.%s Valid keys under `%s`: %s"
+                raise ConfigError("%s: unknown key `%s`%s. Valid keys under `%s`: %s"
                                   % (where, ".".join(done + [p]), _did_you_mean(p, valid),
                                      ".".join(done) or "<top>", ", ".join(sorted(map(str, valid)))))
             if not last and node.get(p) is None:
@@ -204,7 +204,7 @@ def _validate(section, schema, path, origins, default_file):
             if open_section:
                 extras[key] = copy.deepcopy(value)
                 continue
-            fail(path + [key], "unknown key `%s`.%s Valid keys%s: %s"
+            fail(path + [key], "unknown key `%s`%s. Valid keys%s: %s"
                  % (key, _did_you_mean(key, schema), " in " + ".".join(path) if path else "",
                     ", ".join(schema)))
     for key, spec in schema.items():
@@ -221,7 +221,7 @@ def _validate(section, schema, path, origins, default_file):
         if not _type_ok(value, spec.types):
             fail(kp, "expected %s, got %s %r." % (_type_names(spec.types), type(value).__name__, value))
         if spec.choices is not None and value not in spec.choices:
-            fail(kp, "`%s` is not one of %s.%s" % (value, list(spec.choices),
+            fail(kp, "`%s` is not one of %s%s." % (value, list(spec.choices),
                                                    _did_you_mean(value, [c for c in spec.choices if c])))
         out[key] = copy.deepcopy(value)
     out.update(extras)  # schema keys first, then the open section's kwargs
@@ -248,7 +248,7 @@ def validate_config(raw, source="<dict>", origins=None):
     unknown = [k for k in raw if k not in SCHEMA]
     if unknown:
         k = unknown[0]
-        raise ConfigError("config error at `%s` (from %s): unknown section `%s`.%s Valid "
+        raise ConfigError("config error at `%s` (from %s): unknown section `%s`%s. Valid "
                           "sections: %s" % (k, _origin(origins, [k], source), k,
                                             _did_you_mean(k, SCHEMA), ", ".join(SCHEMA)))
     cfg = _validate(raw, SCHEMA, [], origins, source)

@@ -22,6 +22,7 @@ neutral or documented:
   cv2 arrays, so its RandomRotation/contrast use cv2 arithmetic (same operations,
   interpolation and rounding may differ in the last bit of a pixel).
 """
+import difflib
 import inspect
 import random
 
@@ -204,7 +205,6 @@ def _parse_entry(entry, where):
             "or `{ToTensor: null}`, got %r" % (where, entry))
     (name, kwargs), = entry.items()
     if name not in TRANSFORMS:
-        import difflib
         close = difflib.get_close_matches(str(name), TRANSFORMS, n=1)
         hint = " (did you mean `%s`?)" % close[0] if close else ""
         raise TransformConfigError("%s: unknown transform `%s`%s; valid transforms: %s"
@@ -227,6 +227,13 @@ def build_transform(entry, where="transform"):
     name, kwargs = _parse_entry(entry, where)
     builder = TRANSFORMS[name]
     sig = inspect.signature(builder)
+    unknown = [k for k in kwargs if k not in sig.parameters]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), sig.parameters, n=1)
+        hint = " (did you mean `%s`?)" % close[0] if close else ""
+        raise TransformConfigError("%s: bad arguments for `%s`: unexpected keyword `%s`%s; valid "
+                                   "arguments: %s" % (where, name, unknown[0], hint,
+                                                      ", ".join(sig.parameters) or "none"))
     try:
         sig.bind(**kwargs)
     except TypeError as e:
