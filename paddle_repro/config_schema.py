@@ -137,3 +137,50 @@ SCHEMA = {
 }
 
 OPEN_SECTIONS = {("Arch",)}  # key paths whose extra keys are validated elsewhere
+
+
+def _fmt_default(field):
+    if field.default is REQUIRED:
+        return "**required**"
+    if field.default is None:
+        return "`null`"
+    if isinstance(field.default, bool):
+        return "`%s`" % str(field.default).lower()
+    return "`%s`" % (field.default,)
+
+
+def _fmt_types(field):
+    names = ["null" if t is NONE else t.__name__ for t in field.types]
+    if "int" in names and "float" in names:
+        names = ["number"] + [n for n in names if n not in ("int", "float")]
+    text = " \\| ".join(names)
+    if field.choices:
+        text += " (one of %s)" % ", ".join("null" if c is None else str(c) for c in field.choices)
+    return text
+
+
+def markdown_tables():
+    """The reference tables of docs/config.md, generated from SCHEMA (kept in sync by a test).
+
+    Returns:
+        str: one Markdown table per section, each key written as its full dotted path.
+    """
+    blocks = []
+
+    def section(path, node):
+        rows = ["### `%s`" % path, "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+        nested = []
+        for key, field in node.items():
+            if isinstance(field, dict):
+                nested.append((key, field))
+                continue
+            rows.append("| `%s.%s` | %s | %s | %s |" % (path, key, _fmt_types(field),
+                                                       _fmt_default(field), field.doc.replace("|", "\\|")))
+        if len(rows) > 4:
+            blocks.append("\n".join(rows))
+        for key, sub in nested:
+            section("%s.%s" % (path, key), sub)
+
+    for name, node in SCHEMA.items():
+        section(name, node)
+    return "\n\n".join(blocks) + "\n"
