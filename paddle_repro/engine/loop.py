@@ -107,6 +107,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         step = ctx.global_step + 1
         _check_finite(value, epoch, step, ctx.distributed)
         lr_now = ctx.lr.get_lr()
+        ctx.last_lr = lr_now  # the epoch record reports the lr its last batch used
         if ctx.scaler is not None:
             ctx.scaler.scale(loss).backward()
             ctx.scaler.minimize(ctx.optimizer, loss)

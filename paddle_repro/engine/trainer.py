@@ -100,7 +100,7 @@ def _setup(cfg):
         loss_fn=build_loss(cfg["Loss"]), lr=lr, optimizer=optimizer, scaler=scaler,
         autocast=autocast, epochs=g["epochs"], log_interval=max(1, g["log_interval"]),
         mixup_alpha=float(cfg["DataLoader"]["Train"].get("mixup_alpha", 0.0)),
-        progress_bar=bar, topk=topk, global_step=0, epoch_seed=0, stop=None,
+        progress_bar=bar, topk=topk, global_step=0, last_lr=lr.get_lr(), epoch_seed=0, stop=None,
         state={"epoch": 0, "global_step": 0, "best_top1": None, "best_epoch": None,
                "last": {}, "partial": None})
 
@@ -144,7 +144,7 @@ def _epoch_end(ctx, epoch, stats, seconds):
         paddle.distributed.all_reduce(t)
         s = t.numpy()
         train_loss, train_top1 = s[0] / s[2], s[1] / s[2]
-    record = {"epoch": epoch, "step": ctx.global_step, "lr": ctx.lr.get_lr(),
+    record = {"epoch": epoch, "step": ctx.global_step, "lr": ctx.last_lr,
               "train_loss": float(train_loss), "train_top1": float(train_top1)}
     if epoch % g["eval_interval"] == 0 or epoch == ctx.epochs:
         res = evaluate(ctx.net, ctx.eval_loader, ctx.loss_fn, ctx.num_classes, ctx.topk, ctx.distributed)
@@ -167,6 +167,14 @@ def _epoch_end(ctx, epoch, stats, seconds):
 
 
 def train(cfg, stop_after_epoch=None):
+    """Runs training as configured; see ``_train``."""
+    # Fresh unique names (conv2d_0.w_0, conv2d_0.w_0_velocity_0, ...) whatever ran before in
+    # this process: .pdopt is keyed by them, so a resume must recreate the same names.
+    with paddle.utils.unique_name.guard():
+        return _train(cfg, stop_after_epoch)
+
+
+def _train(cfg, stop_after_epoch=None):
     """Runs training as configured; returns the summary dict (also ``summary.json``).
 
     Args:

@@ -1,0 +1,71 @@
+"""Shared command-line plumbing of ``tools/train.py`` and ``tools/eval.py``.
+
+Errors a user can cause (config, data, weights, checkpoint) are printed as one paragraph
+on stderr with exit code 2 -- no traceback, since the message already names the problem
+and the fix. A NaN loss exits 1; a graceful Ctrl-C/SIGTERM exits 130/143 after printing
+the exact command that resumes the run.
+"""
+import argparse
+import shlex
+import sys
+import textwrap
+
+from .checkpoint import CheckpointError
+from .interrupt import TrainingDiverged, TrainingInterrupted
+
+
+def parse_args(description, argv=None):
+    """``-c cfg.yaml -o Section.key=value ...`` (``-o`` repeatable, several values each)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("-c", "--config", required=True, help="YAML config file")
+    parser.add_argument("-o", "--override", action="append", nargs="+", default=[],
+                        metavar="KEY=VALUE", help="override a config key, e.g. Global.epochs=1")
+    args = parser.parse_args(argv)
+    args.override = [o for group in args.override for o in group]
+    return args
+
+
+def user_errors():
+    """Exception classes whose message is meant for the user (exit 2)."""
+    from ..config import ConfigError
+    from ..data import DataError
+    from ..models import WeightsError
+    errors = [ConfigError, DataError, WeightsError, CheckpointError]
+    try:
+        from ..models import UnknownModelError
+        errors.append(UnknownModelError)
+    except ImportError:
+        pass
+    for module, name in (("paddle_repro.data.transforms", "TransformConfigError"),
+                         ("paddle_repro.data.batched", "BatchedPipelineError")):
+        try:
+            errors.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            pass
+    return tuple(errors)
+
+
+def _paragraph(kind, err):
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return textwrap.fill(f"{kind}: {text}", width=100, break_long_words=False, break_on_hyphens=False)
+
+
+def resume_command(prefix, argv=None):
+    """The command line that resumes this run from ``prefix``."""
+    argv = list(sys.argv if argv is None else argv)
+    return " ".join(shlex.quote(a) for a in ["python"] + argv + ["-o", f"Global.resume={prefix}"])
+
+
+def run(main, argv=None):
+    """Runs ``main()`` and maps known failures to messages and exit codes."""
+    try:
+        main()
+    except TrainingInterrupted as err:
+        print(f"{err}\nResume with:\n  {resume_command(err.prefix, argv)}", file=sys.stderr)
+        sys.exit(err.exit_code)
+    except TrainingDiverged as err:
+        print(_paragraph("Training diverged", err), file=sys.stderr)
+        sys.exit(1)
+    except user_errors() as err:
+        print(_paragraph(type(err).__name__, err), file=sys.stderr)
+        sys.exit(2)

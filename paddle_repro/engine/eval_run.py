@@ -1,0 +1,66 @@
+"""``run_eval(cfg)``: what ``tools/eval.py`` does -- load weights, evaluate, time, write eval.json.
+
+Two throughputs: ``throughput_loader_img_s`` is the notebooks' number (000/002: one pass
+over the whole test loader in eval mode, data loading included); ``throughput_model_img_s``
+times the model alone on up to 10 batches already in memory (after one warm-up batch),
+which isolates the architecture from the input pipeline. Per-class accuracy is what the
+ShuffleNetV2 notebook (004) printed ("Accuracy of airplane: 74.12 %").
+"""
+import json
+import logging
+import os
+
+import paddle
+
+from .. import runtime
+from .evaluate import evaluate, loader_throughput, model_throughput
+from .logger import setup_console
+from .losses import build_loss
+
+log = logging.getLogger("paddle_repro")
+
+
+def run_eval(cfg, write=True):
+    """Evaluates ``Global.checkpoint`` on the Eval split (single process).
+
+    Returns:
+        The ``eval.json`` dict (architecture.md), also written to ``Global.output_dir``.
+    """
+    from ..config import ConfigError
+    from ..data import build_loader
+    from ..models import load_weights
+    from .trainer import build_model_from_cfg
+
+    g = cfg["Global"]
+    if not g.get("checkpoint"):
+        raise ConfigError("tools/eval.py needs weights: add -o Global.checkpoint=<run>/best_model.pdparams "
+                          "(or any .pdparams of this architecture).")
+    setup_console()
+    device = runtime.select_device(g["device"])
+    runtime.seed_everything(g["seed"])
+    loader = build_loader(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test", g["seed"])
+    dataset = loader.dataset
+    num_classes = getattr(dataset, "num_classes", None)
+    with paddle.utils.unique_name.guard():
+        model = build_model_from_cfg(cfg, num_classes)
+    load_weights(model, g["checkpoint"])
+    num_classes = num_classes or int(cfg["Arch"].get("num_classes", 10))
+    topk = max([k for k in cfg.get("Metric", {}).get("topk", [1, 5]) if k != 1] or [5])
+    res = evaluate(model, loader, build_loss(cfg["Loss"]), num_classes, topk)
+    out = {"loss": res["loss"], "top1": res["top1"], "top5": res["top5"],
+           "per_class_acc": res["per_class_acc"],
+           "class_names": list(getattr(dataset, "class_names", [str(i) for i in range(num_classes)])),
+           "throughput_loader_img_s": loader_throughput(model, loader) if g.get("throughput") else None,
+           "throughput_model_img_s": model_throughput(model, loader) if g.get("throughput") else None,
+           "n": res["n"], "checkpoint": g["checkpoint"], "device": device}
+    log.info(f"[Eval] {g['checkpoint']}: loss {out['loss']:.5f}, top1 {out['top1']:.5f}, "
+             f"top5 {out['top5']:.5f} on {out['n']} images")
+    for name, acc in zip(out["class_names"], out["per_class_acc"]):
+        log.info(f"Accuracy of {name:>12s} : " + ("  n/a" if acc is None else f"{100 * acc:.2f} %"))
+    if write:
+        os.makedirs(g["output_dir"], exist_ok=True)
+        path = os.path.join(g["output_dir"], "eval.json")
+        with open(path, "w") as f:
+            json.dump(out, f, indent=2)
+        log.info(f"Wrote {path}")
+    return out
