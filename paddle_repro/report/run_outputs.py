@@ -4,25 +4,13 @@
 checkpoint: ``report_extra.json`` (FLOPs), ``gallery.png``, ``confusion.png`` and
 ``per_class_acc.json``. It never trains.
 
-FLOPs are ``paddle.flops`` at ``Global.image_shape`` for one image. ``paddle.flops`` counts
-the standard layers it knows (Conv2D, Linear, BatchNorm, pooling, activations) when they are
-called as layers; functional ops inside custom layers (CondConv2D's per-sample grouped conv,
-ACmix's attention matmuls and shift conv) are not counted, so for those models the number
-is a lower bound. The tables say so.
+FLOPs are counted at ``Global.image_shape`` for one image by :mod:`.flops` (paddle.flops'
+formulas; what is and is not counted is stated there and in the tables).
 """
-import contextlib
-import io
 import json
 import os
 
 from paddle_repro.report.runs import RunError, read_config
-
-
-def model_flops(model, image_shape):
-    """``paddle.flops`` of ``model`` for one image of shape ``image_shape`` (C, H, W)."""
-    import paddle
-    with contextlib.redirect_stdout(io.StringIO()):  # paddle.flops prints a table
-        return int(paddle.flops(model, [1] + list(image_shape), print_detail=False))
 
 
 def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False):
@@ -41,6 +29,7 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False):
         RunError: no config.yaml or no checkpoint in the folder.
     """
     from paddle_repro.report.confusion import write_confusion
+    from paddle_repro.report.flops import NOTE, count_flops
     from paddle_repro.report.gallery import gallery_from_model
     from paddle_repro.report.inference import (build_trained_model, eval_dataset,
                                                find_checkpoint, predict_loader)
@@ -52,9 +41,8 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False):
     done = {"checkpoint": checkpoint}
     extra_path = os.path.join(run_dir, "report_extra.json")
     if force or not os.path.isfile(extra_path):
-        extra = {"flops": model_flops(model, cfg["Global"]["image_shape"]),
-                 "flops_image_shape": list(cfg["Global"]["image_shape"]),
-                 "flops_note": "paddle.flops; functional ops in custom layers not counted"}
+        extra = {"flops": count_flops(model, cfg["Global"]["image_shape"]),
+                 "flops_image_shape": list(cfg["Global"]["image_shape"]), "flops_note": NOTE}
         with open(extra_path, "w", encoding="utf-8") as f:
             json.dump(extra, f, indent=1)
         done["flops"] = extra["flops"]

@@ -13,14 +13,14 @@ import yaml
 
 # Every number a run can contribute to a table (see ``runs.run_metrics``).
 COLUMNS = {
-    "train_top1": "train top-1 (last epoch, accumulated in train mode)",
+    "train_top1": "train top-1",        # last epoch, accumulated in train mode (notebooks' way)
     "best_val_top1": "best val top-1",
     "final_val_top1": "final val top-1",
     "final_val_top5": "final val top-5",
-    "params": "params (BN statistics included)",
+    "params": "params",                 # BN running statistics included (paddle.summary total)
     "trainable_params": "trainable params",
-    "flops": "FLOPs (paddle.flops, one image)",
-    "throughput_img_s": "throughput img/s (eval loader)",
+    "flops": "FLOPs/image",             # see report/flops.py
+    "throughput_img_s": "eval img/s",   # whole eval loader, eval mode, data loading included
     "wall_time_s": "wall time s",
 }
 ROLES = ("with", "without", "variant")

@@ -65,7 +65,7 @@ def fmt(col, value, signed=False):
     if col in _ACC:
         return f"{value:{sign}.4f}"
     if col == "flops":
-        return f"{value / 1e9:{sign}.3f} G"
+        return f"{value / 1e9:{sign}.3f} G" if abs(value) >= 1e9 else f"{value / 1e6:{sign}.2f} M"
     if col in ("params", "trainable_params"):
         return f"{value:{sign},.0f}"
     return f"{value:{sign},.1f}"
@@ -104,7 +104,9 @@ def render_markdown(spec, table, header_lines=()):
     for d in table["notebook_deltas"]:
         out.append(f"| ↳ {d['label']} | | | "
                    + " | ".join(fmt(c, d["cols"].get(c), signed=True) for c in cols) + " |")
-    out.append("")
+    out += ["", "Columns: train top-1 = last epoch's train accuracy accumulated in train mode "
+            "(as the notebooks); params include BN running statistics; eval img/s = whole eval "
+            "loader in eval mode, data loading included (the notebooks' throughput).", ""]
     multi = any(r["n"] > 1 for r in table["rows"])
     if multi:
         out.append("Mean ± sample std (ddof=1) over seeds " + ", ".join(map(str, table["seeds"]))
@@ -120,6 +122,9 @@ def render_markdown(spec, table, header_lines=()):
     else:
         out.append("One seed per run: no seed-to-seed spread is measured, so no delta here can "
                    "be told apart from seed noise. Use `--seeds 42,43,44`.")
+    if "flops" in cols:
+        from paddle_repro.report.flops import NOTE
+        out += ["", NOTE]
     if spec.get("notebook_notes") or spec.get("notebook_hardware"):
         out += ["", "Notebook numbers are the notebook's own (copied from its printed output), "
                 "never ours" + (f"; its hardware: {spec['notebook_hardware']}."
