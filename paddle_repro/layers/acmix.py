@@ -131,15 +131,17 @@ class ACmix(nn.Layer):
     def _mask(self, kind, h, w, like):
         """Cached attention mask as a tensor (a constant under paddle.jit.to_static)."""
         key = (kind, h, w, self.tile)
+        dtype = str(like.dtype).split(".")[-1]
         if key not in self._masks:
             args = (self.kernel_att, self.stride, self.dilation)
             self._masks[key] = (acmix_fast.dense_mask(h, w, self.padding_att, *args)
                                 if kind == "dense" else acmix_fast.tile_mask(self.tile, *args))
         if not paddle.in_dynamic_mode():  # static graph: embed the numpy array as a constant
-            return paddle.to_tensor(self._masks[key])
-        tkey = key + (str(like.place),)
+            return paddle.to_tensor(self._masks[key].astype(dtype))
+        tkey = key + (dtype, str(like.place))
         if tkey not in self._mask_tensors:
-            self._mask_tensors[tkey] = paddle.to_tensor(self._masks[key], place=like.place)
+            self._mask_tensors[tkey] = paddle.to_tensor(self._masks[key].astype(dtype),
+                                                        place=like.place)
         return self._mask_tensors[tkey]
 
     def forward(self, x):
@@ -154,7 +156,7 @@ class ACmix(nn.Layer):
         bias = paddle.concat([self.conv1.bias, self.conv2.bias, self.conv3.bias])
         qkv = F.conv2d(x, weight, bias)                                      # [N, 3*out, H, W]
         q, k, v = self._split_heads(qkv, n, h, w)
-        pe = self.conv_p(position(h, w))                                     # [1, C, H, W]
+        pe = self.conv_p(position(h, w).astype(x.dtype))                     # [1, C, H, W]
         q = q * float(self.head_dim) ** -0.5
         if self.stride > 1:
             q = q[:, :, ::self.stride, ::self.stride]
@@ -193,7 +195,7 @@ class ACmix(nn.Layer):
         b, _, h, w = q.shape
         s, kat, bh, c = self.stride, self.kernel_att, b * self.head, self.head_dim
         h_out, w_out = (h - 1) // s + 1, (w - 1) // s + 1
-        pe = self.conv_p(position(h, w))
+        pe = self.conv_p(position(h, w).astype(x.dtype))
         q_att = q.reshape((bh, c, h, w)) * float(c) ** -0.5
         k_att, v_att = k.reshape((bh, c, h, w)), v.reshape((bh, c, h, w))
         q_pe = pe

@@ -60,22 +60,22 @@ def _log_or_neg(counts):
 
 
 def dense_mask(h, w, pad, kernel, stride, dilation):
-    """Additive mask log m(p, r) of shape (h_out*w_out, h*w), float32 numpy."""
+    """Additive mask log m(p, r) of shape (h_out*w_out, h*w), float64 numpy."""
     mh = _log_or_neg(window_counts_1d(h, pad, kernel, stride, dilation))  # (h_out, h)
     mw = _log_or_neg(window_counts_1d(w, pad, kernel, stride, dilation))  # (w_out, w)
     mask = mh[:, None, :, None] + mw[None, :, None, :]
     mask = np.maximum(mask, NEG)  # NEG + NEG stays a single "minus infinity"
-    return mask.reshape(mh.shape[0] * mw.shape[0], h * w).astype(np.float32)
+    return mask.reshape(mh.shape[0] * mw.shape[0], h * w)
 
 
 def tile_mask(tile, kernel, stride, dilation):
-    """Additive 0 / NEG mask (tile*tile, R*R) of a query tile against its halo."""
+    """Additive 0 / NEG mask (tile*tile, R*R), float64, of a query tile against its halo."""
     r = (tile - 1) * stride + dilation * (kernel - 1) + 1
     m1 = np.full((tile, r), NEG, dtype=np.float64)
     for t in range(tile):
         m1[t, t * stride + dilation * np.arange(kernel)] = 0.0
     mask = np.maximum(m1[:, None, :, None] + m1[None, :, None, :], NEG)
-    return mask.reshape(tile * tile, r * r).astype(np.float32)
+    return mask.reshape(tile * tile, r * r)
 
 
 def attention_dense(q, k, v, mask):
