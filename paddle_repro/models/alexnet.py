@@ -1,0 +1,133 @@
+"""AlexNet for 128x128 CIFAR inputs, as in the CondConv (000) and ACmix (002) notebooks.
+
+Krizhevsky et al., 2012 (the network); CondConv arXiv:1904.04971; ACmix arXiv:2111.14556.
+One class covers the four notebook models; the ablation is two constructor arguments:
+``conv`` (what the last three convs are) and ``norm`` (BatchNorm after every conv or not).
+
+    features: conv11/4 3->48 [bn] relu maxpool3/2 | conv5 48->128 [bn] relu maxpool3/2 |
+              X 128->192 [bn] relu | X 192->192 [bn] relu | X 192->128 [bn] relu maxpool3/2
+    classifier: 1152->2048 relu dropout | 2048->2048 relu dropout | 2048->num_classes
+    with X = Conv2D 3x3 pad 1 | CondConv2D 3x3 pad 1 (2 experts) | ACmix(kernel_conv=3)
+
+The ``nn.Sequential`` indices are the notebooks', so their state dicts load as they are
+(no key map is needed). Deviations / choices, all numerically neutral:
+- 000's CondConv model uses the legacy ``nn.BatchNorm``, its baseline ``nn.BatchNorm2D``. Both
+  have the same parameters (weight, bias, _mean, _variance), momentum 0.9 and epsilon 1e-5 and
+  give identical outputs in train and eval mode (tested), so we use ``nn.BatchNorm2D`` always.
+- Initialization is Paddle's default. The notebooks' ``init_weight`` was a no-op: its Kaiming
+  line builds an initializer without applying it, and its BN lines restate the defaults.
+"""
+import inspect
+
+from paddle import nn
+
+from paddle_repro.layers.condconv import CondConv2D
+
+
+def _plain(cin, cout, num_experts, condconv_impl, acmix_impl):
+    return nn.Conv2D(cin, cout, kernel_size=3, stride=1, padding=1)
+
+
+def _condconv(cin, cout, num_experts, condconv_impl, acmix_impl):
+    return CondConv2D(cin, cout, kernel_size=3, stride=1, padding=1, num_experts=num_experts,
+                      impl=condconv_impl)
+
+
+def _acmix(cin, cout, num_experts, condconv_impl, acmix_impl):
+    try:
+        from paddle_repro.layers.acmix import ACmix
+    except ImportError as err:  # the ACmix layer is optional for the other models
+        raise ImportError(f"AlexNet(conv='acmix') needs paddle_repro.layers.acmix: {err}") from err
+    # The notebook's call: ACmix(cin, cout, kernel_conv=3, stride=1), kernel_att 7, head 4.
+    return ACmix(cin, cout, kernel_att=7, head=4, kernel_conv=3, stride=1, impl=acmix_impl)
+
+
+CONVS = {"plain": _plain, "condconv": _condconv, "acmix": _acmix}
+NORMS = {None: None, "bn": nn.BatchNorm2D}
+
+
+class AlexNet(nn.Layer):
+    """AlexNet with a choice of the last three convolutions and of BatchNorm.
+
+    Args:
+        num_classes: K, size of the last Linear.
+        conv: ``"plain" | "condconv" | "acmix"`` for the three 3x3 layers.
+        norm: ``None`` (002's models) or ``"bn"`` (000's models): BatchNorm2D after every conv.
+        num_experts: CondConv experts (000: 2). Ignored unless ``conv="condconv"``.
+        dropout: dropout probability in the classifier (notebooks: 0.5).
+        condconv_impl: ``CondConv2D`` impl (``"auto" | "grouped" | "bmm" | "per_expert"``).
+        acmix_impl: ``ACmix`` impl (``"fast" | "notebook"``).
+
+    Shapes:
+        x [B, 3, 128, 128] -> logits [B, K]. The classifier expects 128x128 inputs
+        (3x3x128 features), as the notebooks resize CIFAR to 128.
+    """
+
+    def __init__(self, num_classes=10, conv="plain", norm=None, num_experts=2, dropout=0.5,
+                 condconv_impl="auto", acmix_impl="fast"):
+        super().__init__()
+        if conv not in CONVS:
+            raise ValueError(f"AlexNet: unknown conv {conv!r}; valid: {', '.join(CONVS)}.")
+        if norm not in NORMS:
+            raise ValueError(f"AlexNet: unknown norm {norm!r}; valid: None (no norm), 'bn'.")
+        make_conv, norm_layer = CONVS[conv], NORMS[norm]
+
+        def block(layer, cout):
+            return [layer] + ([norm_layer(cout)] if norm_layer else []) + [nn.ReLU()]
+
+        def mixer(cin, cout):
+            return make_conv(cin, cout, num_experts, condconv_impl, acmix_impl)
+
+        self.features = nn.Sequential(
+            *block(nn.Conv2D(3, 48, kernel_size=11, stride=4, padding=11 // 2), 48),
+            nn.MaxPool2D(kernel_size=3, stride=2),
+            *block(nn.Conv2D(48, 128, kernel_size=5, padding=2), 128),
+            nn.MaxPool2D(kernel_size=3, stride=2),
+            *block(mixer(128, 192), 192),
+            *block(mixer(192, 192), 192),
+            *block(mixer(192, 128), 128),
+            nn.MaxPool2D(kernel_size=3, stride=2),
+        )
+        self.classifier = nn.Sequential(
+            nn.Linear(3 * 3 * 128, 2048), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(2048, 2048), nn.ReLU(), nn.Dropout(dropout),
+            nn.Linear(2048, num_classes),
+        )
+
+    def forward(self, x):
+        """x: [B, 3, 128, 128] -> logits [B, num_classes]."""
+        x = self.features(x)
+        return self.classifier(x.flatten(1))
+
+
+_ARGS = [p for p in inspect.signature(AlexNet.__init__).parameters if p not in ("self",)]
+
+
+def _build(name, fixed, num_classes, kwargs):
+    """AlexNet(**fixed, **kwargs) with an error naming bad and valid keyword arguments."""
+    valid = [a for a in _ARGS if a not in fixed and a != "num_classes"]
+    bad = sorted(set(kwargs) - set(valid))
+    if bad:
+        raise TypeError(f"{name}: unknown argument(s) {', '.join(bad)}; valid: "
+                        f"num_classes, {', '.join(valid)}.")
+    return AlexNet(num_classes=num_classes, **fixed, **kwargs)
+
+
+def alexnet(num_classes=10, **kwargs):
+    """002's baseline ``AlexNet``: plain convs, no BatchNorm (7,524,042 params at K=10)."""
+    return _build("alexnet", dict(conv="plain", norm=None), num_classes, kwargs)
+
+
+def alexnet_bn(num_classes=10, **kwargs):
+    """000's baseline ``AlexNet``: plain convs with BatchNorm (7,526,794 params at K=10)."""
+    return _build("alexnet_bn", dict(conv="plain", norm="bn"), num_classes, kwargs)
+
+
+def alexnet_condconv(num_classes=10, **kwargs):
+    """000's ``AlexNet_CondConv``: BN, CondConv with 2 experts (8,302,474 params at K=10)."""
+    return _build("alexnet_condconv", dict(conv="condconv", norm="bn"), num_classes, kwargs)
+
+
+def alexnet_acmix(num_classes=10, **kwargs):
+    """002's ``AlexNet_ACmix``: ACmix, no BatchNorm (7,051,159 params at K=10)."""
+    return _build("alexnet_acmix", dict(conv="acmix", norm=None), num_classes, kwargs)
