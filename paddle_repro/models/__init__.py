@@ -65,13 +65,15 @@ def build_model(name, **kwargs):
         The ``paddle.nn.Layer``.
 
     Raises:
-        UnknownModelError (a KeyError): ``name`` is not registered (the message lists the valid names).
+        UnknownModelError (a KeyError): ``name`` is not registered (the message lists the
+            valid names).
         TypeError: a keyword argument is not accepted by that builder.
     """
     if name not in MODELS:
         close = difflib.get_close_matches(str(name), MODELS, n=3)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
-        raise UnknownModelError(f"Unknown model {name!r}.{hint} Valid names: {', '.join(sorted(MODELS))}.")
+        raise UnknownModelError(f"Unknown model {name!r}.{hint} "
+                                f"Valid names: {', '.join(sorted(MODELS))}.")
     builder = MODELS[name]
     accepted = _accepted_kwargs(builder)
     has_var_kw = any(p.kind == p.VAR_KEYWORD
@@ -87,4 +89,5 @@ def build_model(name, **kwargs):
     return builder(**kwargs)
 
 
-__all__ = ["MODELS", "build_model", "UnknownModelError", "count_params", "load_weights", "WeightsError"]
+__all__ = ["MODELS", "build_model", "UnknownModelError", "count_params", "load_weights",
+           "WeightsError"]

@@ -208,7 +208,7 @@ def resnet152(num_classes=100, stem="cifar"):
 
 
 def resnet50_imagenet(num_classes=1000):
-    """``paddle.vision.models.resnet50()``: ImageNet stem, 1000 classes (the notebook's baseline)."""
+    """= ``paddle.vision.models.resnet50()``: ImageNet stem, 1000 classes (notebook baseline)."""
     return ResNet(50, num_classes, stem="imagenet")
 
 
