@@ -109,7 +109,7 @@ def synthetic_root(tmp_path_factory):
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, os.path.join(ROOT, "configs")))
 def test_config_trains_two_steps_at_toy_scale(path, synthetic_root):
-    """The config's own transforms/model/loss/optimizer/schedule, on 8 synthetic images."""
+    """The config's own transforms/model/loss/optimizer/schedule, on 4 synthetic images."""
     from paddle_repro.data import build_dataset, build_loader
     from paddle_repro.engine.losses import build_loss
     from paddle_repro.engine.optim import build_lr, build_optimizer
@@ -117,10 +117,10 @@ def test_config_trains_two_steps_at_toy_scale(path, synthetic_root):
     classes = 100 if load_config(path)["DataLoader"]["dataset"]["name"] == "cifar100" else 10
     cfg = load_config(path, [
         "DataLoader.dataset.name=synthetic", f"DataLoader.dataset.root={synthetic_root}/{classes}",
-        f"DataLoader.dataset.num_classes={classes}", "DataLoader.dataset.train_size=200",
-        "DataLoader.dataset.test_size=100", "DataLoader.Train.num_samples=8",
-        "DataLoader.Train.batch_size=4", "DataLoader.Train.num_workers=0",
-        "DataLoader.Eval.num_samples=4", "DataLoader.Eval.num_workers=0"])
+        f"DataLoader.dataset.num_classes={classes}", "DataLoader.dataset.train_size=100",
+        "DataLoader.dataset.test_size=50", "DataLoader.Train.num_samples=4",
+        "DataLoader.Train.batch_size=2", "DataLoader.Train.num_workers=0",
+        "DataLoader.Eval.num_samples=2", "DataLoader.Eval.num_workers=0"])
     dl = cfg["DataLoader"]
     image, _ = build_dataset(dl["dataset"], dl["Eval"], "test")[0]
     assert list(np.asarray(image).shape) == cfg["Global"]["image_shape"]
