@@ -1,0 +1,246 @@
+"""Whole-model speed on CPU: training step and inference images/s at each recipe's input size.
+
+Measures, in ONE process so the ratios share the machine's state:
+
+* the machine's matmul peak (a large ``paddle.matmul``, GFLOP/s);
+* per model: training-step images/s (forward, loss, backward, the recipe's optimizer step)
+  and inference images/s (eval mode, no grad), and the achieved training GFLOP/s:
+  ``paddle.flops`` (multiply-adds of standard layers, per image) x 2 (FLOPs) x 3 (forward +
+  backward) x images/s, as a share of the matmul peak. ``paddle.flops`` does not see the
+  functional ops inside CondConv2D and ACmix, so their share is a lower bound;
+* the comparisons the reproductions care about, as ratios: ShuffleNetV2 0.5x under
+  ``paddle.jit.to_static`` vs dygraph, NAM overhead vs the fair ResNet50 (fast and notebook
+  NAM forms), AlexNet-ACmix fast vs notebook implementation and vs plain AlexNet.
+
+Timing: warm-up steps, then the median of repeats (min and max kept). The machine may be
+shared; read ratios, not absolute numbers. Run ``python tools/benchmark.py --only models``.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import paddle
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+# (key, registry name, builder kwargs, input side, benchmark batch (full, quick), optimizer)
+# Optimizers are the recipes' (RECIPES.md): the Adam-vs-SGD difference matters for threads.
+CASES = [
+    ("alexnet_bn", "alexnet_bn", {}, 128, (64, 16), "sgd"),
+    ("alexnet_condconv", "alexnet_condconv", {}, 128, (64, 16), "sgd"),
+    ("alexnet", "alexnet", {}, 128, (64, 16), "adam"),
+    ("alexnet_acmix", "alexnet_acmix", {"acmix_impl": "fast"}, 128, (64, 16), "adam"),
+    ("alexnet_acmix[notebook]", "alexnet_acmix", {"acmix_impl": "notebook"}, 128, (64, 16), "adam"),
+    ("resnet50 (fair)", "resnet50", {"num_classes": 100}, 32, (16, 4), "momentum"),
+    ("resnet50_nam", "resnet50_nam", {"num_classes": 100}, 32, (16, 4), "momentum"),
+    ("resnet50_nam[notebook]", "resnet50_nam", {"num_classes": 100, "nam_impl": "notebook"},
+     32, (16, 4), "momentum"),
+    ("shufflenetv2_x0_5", "shufflenetv2_x0_5", {}, 32, (128, 64), "momentum"),
+    ("shufflenetv2_x0_5[to_static]", "shufflenetv2_x0_5", {"to_static": True}, 32, (128, 64),
+     "momentum"),
+]
+
+# (label, a, b, metric, target): ratio = images/s of a / images/s of b, which is also
+# time per step of b / time per step of a (so "NAM time / fair time" 1.08 = 8% overhead).
+RATIOS = [
+    ("ShuffleNetV2 0.5x train step speed-up: to_static vs dygraph",
+     "shufflenetv2_x0_5[to_static]", "shufflenetv2_x0_5", "train", ">= 1.3x (prototype 1.5x)"),
+    ("ShuffleNetV2 0.5x inference speed-up: to_static vs dygraph",
+     "shufflenetv2_x0_5[to_static]", "shufflenetv2_x0_5", "infer", "-"),
+    ("ResNet50-NAM (fast) train step time / fair ResNet50", "resnet50 (fair)", "resnet50_nam",
+     "train", "<= 1.10"),
+    ("ResNet50-NAM (notebook form) train step time / fair ResNet50", "resnet50 (fair)",
+     "resnet50_nam[notebook]", "train", "notebook form ~1.20"),
+    ("ResNet50-NAM (fast) inference time / fair ResNet50", "resnet50 (fair)", "resnet50_nam",
+     "infer", "<= 1.10"),
+    ("AlexNet-ACmix train step speed-up: fast vs notebook impl", "alexnet_acmix",
+     "alexnet_acmix[notebook]", "train", ">= 5x"),
+    ("AlexNet-ACmix inference speed-up: fast vs notebook impl", "alexnet_acmix",
+     "alexnet_acmix[notebook]", "infer", ">= 5x"),
+    ("AlexNet-ACmix (fast) train step time / plain AlexNet", "alexnet", "alexnet_acmix", "train",
+     "<= 1.3"),
+    ("AlexNet-ACmix (fast) inference time / plain AlexNet", "alexnet", "alexnet_acmix", "infer",
+     "<= 1.3"),
+    ("AlexNet-CondConv train step time / AlexNet-BN", "alexnet_bn", "alexnet_condconv", "train",
+     "- (cost of CondConv)"),
+]
+
+
+def thread_info():
+    """The settings that decide CPU speed, for every report header."""
+    return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset (Paddle: 1)"),
+            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
+            "cpu_count": os.cpu_count(), "paddle": paddle.__version__,
+            "numpy": np.__version__, "python": platform.python_version(),
+            "load_avg_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
+
+
+def median_time(fn, warmup=2, repeats=5):
+    """Seconds per call of ``fn``: (median, min, max) over ``repeats`` after ``warmup``."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), float(min(times)), float(max(times))
+
+
+def _sync(t):
+    float(t.reshape([-1])[0])  # forces the result on every backend
+
+
+def matmul_peak(quick=False):
+    """GFLOP/s of a float32 [n, n] @ [n, n] ``paddle.matmul`` (2 n^3 FLOPs)."""
+    n = 1024 if quick else 2048
+    a, b = paddle.randn([n, n]), paddle.randn([n, n])
+    med, _, _ = median_time(lambda: _sync(paddle.matmul(a, b)), 1, 3 if quick else 5)
+    return {"n": n, "gflops": 2 * n ** 3 / med / 1e9}
+
+
+def _optimizer(name, params):
+    if name == "adam":
+        return paddle.optimizer.Adam(1e-3, parameters=params, weight_decay=1e-5)
+    if name == "momentum":
+        return paddle.optimizer.Momentum(0.01, 0.9, parameters=params, weight_decay=5e-4)
+    return paddle.optimizer.SGD(0.1, parameters=params, weight_decay=1e-5)
+
+
+def _prepare(case, quick):
+    """Build one case: (meta row, train-step callable, inference callable, model)."""
+    from paddle_repro.models import build_model
+    from paddle_repro.models.summary import count_flops  # paddle.flops without its NumPy-2 crash
+    key, name, kwargs, side, batches, opt_name = case
+    kwargs = dict(kwargs)
+    to_static = kwargs.pop("to_static", False)
+    batch = batches[1] if quick else batches[0]
+    paddle.seed(0)
+    model = build_model(name, **kwargs)
+    macs, _ = count_flops(model, (3, side, side))  # paddle.flops's rules, per image
+    x = paddle.randn([batch, 3, side, side])
+    y = paddle.randint(0, int(kwargs.get("num_classes", 10)), [batch])
+    opt = _optimizer(opt_name, model.parameters())
+    net = paddle.jit.to_static(model) if to_static else model
+
+    def train_step():
+        model.train()
+        loss = paddle.nn.functional.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        opt.clear_grad()
+        _sync(loss)
+
+    def infer():
+        model.eval()
+        with paddle.no_grad():
+            _sync(net(x))
+
+    meta = {"model": key, "input": f"{side}x{side}", "batch": batch, "optimizer": opt_name,
+            "gmacs_per_img": macs / 1e9}
+    return meta, train_step, infer
+
+
+def bench_group(cases, quick=False, log=print):
+    """Rows for cases timed INTERLEAVED (A, B, C, A, B, C, ...), so a load change on a shared
+    machine hits every model of a comparison alike; median per model."""
+    warmup, repeats = (1, 3) if quick else (2, 5)
+    built, skipped = [], []
+    for case in cases:
+        try:
+            built.append(_prepare(case, quick))
+        except Exception as err:  # a model not landed / kwarg missing: say so, keep going
+            skipped.append({"model": case[0], "reason": f"{type(err).__name__}: {err}"})
+            log(f"skip {case[0]}: {type(err).__name__}: {err}")
+    times = {m["model"]: {"train": [], "infer": []} for m, _, _ in built}
+    for kind, pick in (("train", 1), ("infer", 2)):
+        for item in built:
+            for _ in range(warmup + (2 if "to_static" in item[0]["model"] else 0)):
+                item[pick]()
+        for _ in range(repeats):
+            for item in built:
+                t0 = time.perf_counter()
+                item[pick]()
+                times[item[0]["model"]][kind].append(time.perf_counter() - t0)
+    rows = []
+    for meta, _, _ in built:
+        t = times[meta["model"]]
+        b = meta["batch"]
+        row = dict(meta, train_img_s=b / float(np.median(t["train"])),
+                   train_spread=[b / max(t["train"]), b / min(t["train"])],
+                   infer_img_s=b / float(np.median(t["infer"])))
+        row["train_gflops"] = 2 * 3 * row["gmacs_per_img"] * row["train_img_s"]
+        rows.append(row)
+        log(f"{row['model']}: train {row['train_img_s']:.1f} img/s, "
+            f"infer {row['infer_img_s']:.1f} img/s")
+    return rows, skipped
+
+
+def run(quick=False, log=print):
+    """All rows and ratios. Cases are timed in groups (AlexNets, ResNet50s, ShuffleNets);
+    the matmul peak is measured before each group and the best kept (a capability)."""
+    out = {"threads": thread_info(), "rows": [], "skipped": [], "peaks": []}
+    groups = {}
+    for case in CASES:
+        groups.setdefault(case[1].split("_")[0], []).append(case)  # alexnet, resnet50, ..
+    for cases in groups.values():
+        out["peaks"].append(matmul_peak(quick))
+        log(f"matmul: {out['peaks'][-1]['gflops']:.1f} GFLOP/s")
+        rows, skipped = bench_group(cases, quick, log)
+        out["rows"] += rows
+        out["skipped"] += skipped
+    out["peak"] = max(out["peaks"], key=lambda p: p["gflops"])
+    for row in out["rows"]:
+        row["peak_share"] = row["train_gflops"] / out["peak"]["gflops"]
+    by = {r["model"]: r for r in out["rows"]}
+    out["ratios"] = [{"label": lab, "metric": m, "target": tgt,
+                      "ratio": by[a][f"{m}_img_s"] / by[b][f"{m}_img_s"]}
+                     for lab, a, b, m, tgt in RATIOS if a in by and b in by]
+    return out
+
+
+def markdown(res):
+    """Tables for docs/performance.md."""
+    lines = ["| model | input | batch | optimizer | train img/s (min-max) | inference img/s | "
+             "GMAC/img (paddle.flops) | train GFLOP/s | share of matmul peak |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in res["rows"]:
+        lo, hi = r["train_spread"]
+        lines.append(f"| {r['model']} | {r['input']} | {r['batch']} | {r['optimizer']} | "
+                     f"{r['train_img_s']:.1f} ({lo:.1f}-{hi:.1f}) | {r['infer_img_s']:.1f} | "
+                     f"{r['gmacs_per_img']:.3f} | {r['train_gflops']:.1f} | "
+                     f"{100 * r['peak_share']:.0f}% |")
+    for s in res["skipped"]:
+        lines.append(f"| {s['model']} | not measured: {s['reason']} | | | | | | | |")
+    peaks = ", ".join(f"{p['gflops']:.1f}" for p in res["peaks"])
+    lines += ["", f"Matmul peak in the same run: {res['peak']['gflops']:.1f} GFLOP/s, the best "
+              f"of {peaks} (float32 {res['peak']['n']}x{res['peak']['n']} paddle.matmul, "
+              f"measured before each group).", "",
+              "| comparison | ratio | target |", "|---|---|---|"]
+    for q in res["ratios"]:
+        lines.append(f"| {q['label']} | {q['ratio']:.2f} | {q['target']} |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small batches, fewer repeats")
+    p.add_argument("--json", help="also write the results to this JSON file")
+    args = p.parse_args(argv)
+    res = run(args.quick)
+    print(json.dumps(res["threads"]))
+    print(markdown(res))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(res, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
