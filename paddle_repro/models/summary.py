@@ -126,4 +126,6 @@ def format_summary(name, info, input_size):
              f"FLOPs (paddle.flops, batch 1): {info['flops']:,}"]
     if info["uncounted_types"]:
         lines.append(f"  counted as zero by paddle.flops: {', '.join(info['uncounted_types'])}")
+    lines.append("  (functional ops inside layers -- CondConv's expert conv, ACmix's attention, "
+                 "NAM's gate -- are not counted either)")
     return "\n".join(lines)
