@@ -8,6 +8,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
+# Paddle 2.6 + opencv: importing cv2 after paddle segfaults in zlib (inflateReset2) once
+# images are decoded; importing it first is harmless everywhere.
+import cv2  # noqa: E402,F401
 
 from paddle_repro.engine.cli import parse_args, run  # noqa: E402
 
