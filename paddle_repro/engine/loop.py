@@ -45,7 +45,7 @@ def _check_finite(value, epoch, step, distributed):
     if distributed:  # every rank must stop at the same step, or the others hang in all_reduce
         flag = paddle.to_tensor([1.0 if bad else 0.0])
         dist.all_reduce(flag)
-        bad = float(flag) > 0
+        bad = float(flag.numpy()[0]) > 0
     if bad:
         raise TrainingDiverged(
             f"Loss became {value} at epoch {epoch}, step {step}; the run is stopped and the "
@@ -58,7 +58,7 @@ def _stop_requested(stop, distributed):
     if distributed:  # all ranks stop after the same step
         flag = paddle.to_tensor([1.0 if asked else 0.0])
         dist.all_reduce(flag)
-        asked = float(flag) > 0
+        asked = float(flag.numpy()[0]) > 0
     return asked
 
 

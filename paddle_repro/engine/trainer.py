@@ -147,6 +147,11 @@ def _epoch_end(ctx, epoch, stats, seconds):
     record = {"epoch": epoch, "step": ctx.global_step, "lr": ctx.last_lr,
               "train_loss": float(train_loss), "train_top1": float(train_top1)}
     if epoch % g["eval_interval"] == 0 or epoch == ctx.epochs:
+        if ctx.distributed:
+            # DataParallel syncs gradients, not BN running statistics: each rank has its own.
+            # Evaluate every shard with rank 0's, i.e. with the weights that get saved.
+            for tensor in ctx.model.state_dict().values():
+                paddle.distributed.broadcast(tensor, src=0)
         res = evaluate(ctx.net, ctx.eval_loader, ctx.loss_fn, ctx.num_classes, ctx.topk, ctx.distributed)
         record.update(val_loss=res["loss"], val_top1=res["top1"], val_top5=res["top5"])
     record["epoch_time_s"] = seconds
