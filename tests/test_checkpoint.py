@@ -75,7 +75,7 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
         "Arch": {"name": "shufflenetv2_x0_5"},
         "Optimizer": {"name": "momentum", "lr": {"name": "constant", "learning_rate": 0.05}},
         "DataLoader": {
-            "dataset": {"name": "synthetic", "root": str(tmp_path / "data"), "train_size": 240,
+            "dataset": {"name": "synthetic", "root": str(tmp_path / "data"), "train_size": 120,
                         "test_size": 10},
             "Train": {"batch_size": 8, "shuffle": True, "transforms": [{"ToTensor": None}, norm]},
             "Eval": {"batch_size": 10, "transforms": [{"ToTensor": None}, norm]}},
@@ -87,7 +87,7 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
     steps = tmp_path / "run" / "train_steps.jsonl"
     deadline = time.time() + 90
     while time.time() < deadline and proc.poll() is None:
-        if steps.is_file() and steps.read_text().count("\n") >= 2:  # mid-epoch, 30 batches
+        if steps.is_file() and steps.read_text().count("\n") >= 2:  # mid-epoch, 15 batches
             break
         time.sleep(0.1)
     assert proc.poll() is None, "training ended before it could be interrupted"
@@ -98,7 +98,7 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
     prefix = tmp_path / "run" / "latest"
     assert f"Global.resume={prefix}" in err and "tools/train.py" in err
     state = checkpoint.load(str(prefix))["state"]
-    assert 2 <= state["global_step"] < 30 and state["partial"]["batches"] == state["global_step"]
+    assert 2 <= state["global_step"] < 15 and state["partial"]["batches"] == state["global_step"]
 
     # The command it printed finishes the epoch from where it stopped (in-process here).
     from paddle_repro.config import load_config
@@ -106,6 +106,6 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
     summary = train(load_config(tmp_path / "c.yaml", [f"Global.resume={prefix}"]))
     assert summary["finished"]
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [30]
+    assert [r["step"] for r in records] == [15]
     logged = [json.loads(x)["step"] for x in steps.read_text().splitlines()]
-    assert logged == list(range(1, 31))  # no step lost or repeated across the interruption
+    assert logged == list(range(1, 16))  # no step lost or repeated across the interruption

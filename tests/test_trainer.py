@@ -159,3 +159,13 @@ def test_strict_weights_and_truncated_checkpoint(tmp_path, tiny_model, monkeypat
     with pytest.raises(CheckpointError, match="truncated"):
         train(tiny_cfg(tmp_path, "a", ["Global.resume=auto", "Global.epochs=2"],
                        train_size=16, test_size=8))
+
+
+def test_one_epoch_on_real_cifar10_sample(tmp_path, shared_data):
+    cfg = tiny_cfg(tmp_path, "real", [
+        "DataLoader.dataset.name=cifar10", "DataLoader.dataset.allow_unofficial=true",
+        f"DataLoader.dataset.data_file={shared_data / 'cifar-10-python-exact-mini.tar.gz'}",
+        "DataLoader.Train.num_samples=48", "DataLoader.Eval.num_samples=20", "Global.throughput=false"])
+    summary = train(cfg)
+    assert summary["finished"] and summary["num_train"] == 48 and summary["num_eval"] == 20
+    assert np.isfinite(summary["final"]["val_loss"])
