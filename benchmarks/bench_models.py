@@ -17,18 +17,17 @@ shared; read ratios, not absolute numbers. Run ``python tools/benchmark.py --onl
 """
 import argparse
 import json
-import os
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
-import paddle
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+HERE = Path(__file__).resolve().parent
+for _p in (str(HERE.parent), str(HERE)):  # the package and the shared harness, from anywhere
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import harness  # noqa: E402
 
 # (key, registry name, builder kwargs, input side, benchmark batch (full, quick), optimizer)
 # Optimizers are the recipes' (RECIPES.md): the Adam-vs-SGD difference matters for threads.
@@ -73,40 +72,21 @@ RATIOS = [
 ]
 
 
-def thread_info():
-    """The settings that decide CPU speed, for every report header."""
-    return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset (Paddle: 1)"),
-            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
-            "cpu_count": os.cpu_count(), "paddle": paddle.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "load_avg_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None}
-
-
-def median_time(fn, warmup=2, repeats=5):
-    """Seconds per call of ``fn``: (median, min, max) over ``repeats`` after ``warmup``."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times)), float(min(times)), float(max(times))
-
-
 def _sync(t):
     float(t.reshape([-1])[0])  # forces the result on every backend
 
 
 def matmul_peak(quick=False):
     """GFLOP/s of a float32 [n, n] @ [n, n] ``paddle.matmul`` (2 n^3 FLOPs)."""
+    import paddle  # late everywhere: OMP_NUM_THREADS must be set before the first import
     n = 1024 if quick else 2048
     a, b = paddle.randn([n, n]), paddle.randn([n, n])
-    med, _, _ = median_time(lambda: _sync(paddle.matmul(a, b)), 1, 3 if quick else 5)
-    return {"n": n, "gflops": 2 * n ** 3 / med / 1e9}
+    t = harness.time_callable(lambda: _sync(paddle.matmul(a, b)), 1, 3 if quick else 5)
+    return {"n": n, "gflops": 2 * n ** 3 / (t["median_ms"] / 1e3) / 1e9}
 
 
 def _optimizer(name, params):
+    import paddle
     if name == "adam":
         return paddle.optimizer.Adam(1e-3, parameters=params, weight_decay=1e-5)
     if name == "momentum":
@@ -115,7 +95,8 @@ def _optimizer(name, params):
 
 
 def _prepare(case, quick):
-    """Build one case: (meta row, train-step callable, inference callable, model)."""
+    """Build one case: (meta row, train-step callable, inference callable)."""
+    import paddle
     from paddle_repro.models import build_model
     from paddle_repro.models.summary import count_flops  # paddle.flops without its NumPy-2 crash
     key, name, kwargs, side, batches, opt_name = case
@@ -159,23 +140,15 @@ def bench_group(cases, quick=False, log=print):
         except Exception as err:  # a model not landed / kwarg missing: say so, keep going
             skipped.append({"model": case[0], "reason": f"{type(err).__name__}: {err}"})
             log(f"skip {case[0]}: {type(err).__name__}: {err}")
-    times = {m["model"]: {"train": [], "infer": []} for m, _, _ in built}
-    for kind, pick in (("train", 1), ("infer", 2)):
-        for item in built:
-            for _ in range(warmup + (2 if "to_static" in item[0]["model"] else 0)):
-                item[pick]()
-        for _ in range(repeats):
-            for item in built:
-                t0 = time.perf_counter()
-                item[pick]()
-                times[item[0]["model"]][kind].append(time.perf_counter() - t0)
+    warmup += 2 if any("to_static" in m["model"] for m, _, _ in built) else 0  # tracing
+    t_train = harness.time_interleaved({m["model"]: f for m, f, _ in built}, warmup, repeats)
+    t_infer = harness.time_interleaved({m["model"]: f for m, _, f in built}, warmup, repeats)
     rows = []
     for meta, _, _ in built:
-        t = times[meta["model"]]
-        b = meta["batch"]
-        row = dict(meta, train_img_s=b / float(np.median(t["train"])),
-                   train_spread=[b / max(t["train"]), b / min(t["train"])],
-                   infer_img_s=b / float(np.median(t["infer"])))
+        tr, b = t_train[meta["model"]], meta["batch"] * 1e3
+        row = dict(meta, train_img_s=b / tr["median_ms"],
+                   train_spread=[b / tr["max_ms"], b / tr["min_ms"]],
+                   infer_img_s=b / t_infer[meta["model"]]["median_ms"])
         row["train_gflops"] = 2 * 3 * row["gmacs_per_img"] * row["train_img_s"]
         rows.append(row)
         log(f"{row['model']}: train {row['train_img_s']:.1f} img/s, "
@@ -186,7 +159,7 @@ def bench_group(cases, quick=False, log=print):
 def run(quick=False, log=print):
     """All rows and ratios. Cases are timed in groups (AlexNets, ResNet50s, ShuffleNets);
     the matmul peak is measured before each group and the best kept (a capability)."""
-    out = {"threads": thread_info(), "rows": [], "skipped": [], "peaks": []}
+    out = {"env": harness.environment(), "rows": [], "skipped": [], "peaks": []}
     groups = {}
     for case in CASES:
         groups.setdefault(case[1].split("_")[0], []).append(case)  # alexnet, resnet50, ..
@@ -232,10 +205,12 @@ def markdown(res):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, fewer repeats")
+    p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
     p.add_argument("--json", help="also write the results to this JSON file")
     args = p.parse_args(argv)
+    harness.configure_threads(args.threads)
     res = run(args.quick)
-    print(json.dumps(res["threads"]))
+    print(harness.format_header(res["env"]))
     print(markdown(res))
     if args.json:
         with open(args.json, "w") as f:

@@ -300,7 +300,9 @@ class SaturationTransform:
             return img
         x = img.astype(np.float32)
         gray = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)[..., np.newaxis]
-        return (x * alpha + gray * (1 - alpha)).clip(0, 255).astype(img.dtype)
+        x *= alpha  # in place, the same float32 operations as Paddle's expression
+        x += gray * (1 - alpha)
+        return np.clip(x, 0, 255, out=x).astype(img.dtype)
 
 
 class HueTransform:

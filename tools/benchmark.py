@@ -1,0 +1,76 @@
+"""Run every benchmark in one process: layers, whole models, input pipelines.
+
+    python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline]
+                              [--write-docs] [--json out.json]
+
+Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
+command and the environment into docs/performance.md between its markers. Logic lives in
+benchmarks/ (bench_layers.py, bench_models.py, bench_pipeline.py, perf_docs.py).
+"""
+import argparse
+import json
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for _p in (ROOT, os.path.join(ROOT, "benchmarks")):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import harness  # noqa: E402
+
+PARTS = ("layers", "models", "pipeline")
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small batches, few repeats")
+    p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
+    p.add_argument("--only", default=",".join(PARTS), help="comma-separated subset of "
+                   + ", ".join(PARTS))
+    p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
+    p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    p.add_argument("--json", help="also write all results to this JSON file")
+    args = p.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    bad = sorted(set(only) - set(PARTS))
+    if bad:
+        p.error(f"unknown part(s) {bad}; valid: {', '.join(PARTS)}")
+    harness.configure_threads(args.threads)  # before anything imports paddle
+    sections, results = [], {}
+    if "layers" in only:  # first: bench_layers re-checks that paddle is not imported yet
+        import bench_layers
+        flags = ["--threads", str(args.threads)] + (["--quick", "--no-memory"] if args.quick else [])
+        results["layers"] = bench_layers.main(flags)
+        sections.append(("Layers (benchmarks/bench_layers.py)",
+                         bench_layers.markdown(results["layers"]) if results["layers"] else
+                         "No layer rows (layer modules missing)."))
+    rates = None
+    if "models" in only:
+        import bench_models
+        results["models"] = bench_models.run(args.quick)
+        rates = {r["model"]: r["train_img_s"] for r in results["models"]["rows"]}
+        sections.append(("Models (benchmarks/bench_models.py)",
+                         bench_models.markdown(results["models"])))
+    if "pipeline" in only:
+        import bench_pipeline
+        workers = [int(w) for w in args.workers.split(",")]
+        results["pipeline"] = bench_pipeline.run(args.quick, workers, rates)
+        sections.append(("Input pipelines (benchmarks/bench_pipeline.py)",
+                         bench_pipeline.markdown(results["pipeline"])))
+    env = harness.environment()  # after the runs: the load average at the end
+    env_lines = harness.format_header(env)
+    print("\n" + env_lines + "\n\n" + "\n\n".join(f"## {t}\n\n{b}" for t, b in sections))
+    if args.write_docs:
+        import perf_docs
+        cmd = "python tools/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        perf_docs.write(os.path.join(ROOT, "docs", "performance.md"),
+                        perf_docs.measured_block(cmd.strip(), env_lines, sections))
+        print("\nwrote docs/performance.md")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"env": env, **results}, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
