@@ -109,8 +109,9 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         lr_now = ctx.lr.get_lr()
         ctx.last_lr = lr_now  # the epoch record reports the lr its last batch used
         if ctx.scaler is not None:
-            ctx.scaler.scale(loss).backward()
-            ctx.scaler.minimize(ctx.optimizer, loss)
+            scaled = ctx.scaler.scale(loss)
+            scaled.backward()
+            ctx.scaler.minimize(ctx.optimizer, scaled)  # unscales, skips inf/nan steps
         else:
             loss.backward()
             ctx.optimizer.step()
