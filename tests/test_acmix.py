@@ -197,12 +197,16 @@ def test_constructor_errors_name_the_problem():
         layer(paddle.randn([1, 8, 7, 7]))
 
 
-def test_to_static_matches_dygraph():
+@pytest.mark.parametrize("mode", ["dense", "tiled"])
+def test_to_static_matches_dygraph(mode):
+    """Masks become program constants; the batch size stays dynamic."""
     paddle.seed(5)
     layer = ACmix(8, 16)
     layer.eval()
-    x = paddle.randn([2, 8, 7, 7])
-    want = layer(x).numpy()
-    static = paddle.jit.to_static(layer, input_spec=[paddle.static.InputSpec([None, 8, 7, 7],
-                                                                              "float32")])
-    assert _rel(static(x).numpy(), want) < TOL
+    layer.attention_mode, layer.tile = mode, 4
+    xs = [paddle.randn([2, 8, 9, 9]), paddle.randn([3, 8, 9, 9])]
+    want = [layer(x).numpy() for x in xs]
+    spec = [paddle.static.InputSpec([None, 8, 9, 9], "float32")]
+    static = paddle.jit.to_static(layer, input_spec=spec)
+    for x, w in zip(xs, want):
+        assert _rel(static(x).numpy(), w) < TOL

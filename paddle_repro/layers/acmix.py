@@ -89,8 +89,7 @@ class ACmix(nn.Layer):
         self.head_dim = out_planes // head
         self.padding_att = (dilation * (kernel_att - 1) + 1) // 2
         self.attention_mode, self.dense_max_keys, self.tile = "auto", 256, 8
-        self._masks = {}  # (kind, sizes) -> numpy mask; tensors cached per place in _mask_tensors
-        self._mask_tensors = {}
+        self._masks = acmix_fast.MaskCache()  # not parameters, not in the state dict
         # creation order as in the notebook, so a seeded build draws the same weights
         self.rate1 = self.create_parameter([1], default_initializer=nn.initializer.Assign([0.5]))
         self.rate2 = self.create_parameter([1], default_initializer=nn.initializer.Assign([0.5]))
@@ -129,20 +128,11 @@ class ACmix(nn.Layer):
                 "Use a larger input or a smaller kernel_att.")
 
     def _mask(self, kind, h, w, like):
-        """Cached attention mask as a tensor (a constant under paddle.jit.to_static)."""
-        key = (kind, h, w, self.tile)
-        dtype = str(like.dtype).split(".")[-1]
-        if key not in self._masks:
-            args = (self.kernel_att, self.stride, self.dilation)
-            self._masks[key] = (acmix_fast.dense_mask(h, w, self.padding_att, *args)
-                                if kind == "dense" else acmix_fast.tile_mask(self.tile, *args))
-        if not paddle.in_dynamic_mode():  # static graph: embed the numpy array as a constant
-            return paddle.to_tensor(self._masks[key].astype(dtype))
-        tkey = key + (dtype, str(like.place))
-        if tkey not in self._mask_tensors:
-            self._mask_tensors[tkey] = paddle.to_tensor(self._masks[key].astype(dtype),
-                                                        place=like.place)
-        return self._mask_tensors[tkey]
+        args = (self.kernel_att, self.stride, self.dilation)
+        if kind == "dense":
+            return self._masks.get(("dense", h, w), like, acmix_fast.dense_mask,
+                                   h, w, self.padding_att, *args)
+        return self._masks.get(("tiled", self.tile), like, acmix_fast.tile_mask, self.tile, *args)
 
     def forward(self, x):
         """x [N, in_planes, H, W] -> [N, out_planes, H_out, W_out]."""
@@ -150,12 +140,12 @@ class ACmix(nn.Layer):
         self._check_size(h, w)
         if self.impl == "notebook":
             return self._forward_notebook(x)
-        n = x.shape[0]
         # one 1x1 conv for q, k, v: its output is already the layout fc wants
         weight = paddle.concat([self.conv1.weight, self.conv2.weight, self.conv3.weight])
         bias = paddle.concat([self.conv1.bias, self.conv2.bias, self.conv3.bias])
         qkv = F.conv2d(x, weight, bias)                                      # [N, 3*out, H, W]
-        q, k, v = self._split_heads(qkv, n, h, w)
+        # the notebook's head split: [N*head, head_dim, H, W] each (-1: batch may be dynamic)
+        q, k, v = [t.reshape([-1, self.head_dim, h, w]) for t in paddle.split(qkv, 3, axis=1)]
         pe = self.conv_p(position(h, w).astype(x.dtype))                     # [1, C, H, W]
         q = q * float(self.head_dim) ** -0.5
         if self.stride > 1:
@@ -173,21 +163,16 @@ class ACmix(nn.Layer):
         else:
             raise ValueError(f"ACmix: unknown attention_mode {mode!r}; valid: "
                              f"{', '.join(ATTENTION_MODES)}")
-        out_att = out_att.reshape([n, self.out_planes] + out_att.shape[2:])
-        return self.rate1 * out_att + self.rate2 * self._conv_path(qkv, n, h, w)
+        out_att = out_att.reshape([-1, self.out_planes] + list(out_att.shape[2:]))
+        return self.rate1 * out_att + self.rate2 * self._conv_path(qkv, h, w)
 
-    def _split_heads(self, qkv, n, h, w):
-        """[N, 3*out, H, W] -> three [N*head, head_dim, H, W] (the notebook's head split)."""
-        parts = paddle.split(qkv, 3, axis=1)
-        return [p.reshape([n * self.head, self.head_dim, h, w]) for p in parts]
-
-    def _conv_path(self, qkv, n, h, w):
+    def _conv_path(self, qkv, h, w):
         """fc over the 3*head (q|k|v, head) maps, then the shift-kernel grouped conv."""
         kk = self.kernel_conv * self.kernel_conv
         f_all = paddle.matmul(self.fc.weight.reshape([kk, 3 * self.head]),
-                              qkv.reshape([n, 3 * self.head, self.head_dim * h * w]))
-        f_conv = f_all.reshape([n, kk, self.head_dim, h * w]).transpose([0, 2, 1, 3])
-        return self.dep_conv(f_conv.reshape([n, self.head_dim * kk, h, w]))
+                              qkv.reshape([-1, 3 * self.head, self.head_dim * h * w]))
+        f_conv = f_all.reshape([-1, kk, self.head_dim, h * w]).transpose([0, 2, 1, 3])
+        return self.dep_conv(f_conv.reshape([-1, self.head_dim * kk, h, w]))
 
     def _forward_notebook(self, x):
         """The notebook's unfold formulation, with the documented size/dilation fixes."""

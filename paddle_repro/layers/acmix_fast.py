@@ -78,6 +78,30 @@ def tile_mask(tile, kernel, stride, dilation):
     return mask.reshape(tile * tile, r * r)
 
 
+class MaskCache:
+    """Masks built once in numpy per key; tensors cached per dtype and place in dygraph.
+
+    Under ``paddle.jit.to_static`` (static mode) the numpy array becomes a constant of the
+    program instead, so a traced layer carries its masks with it.
+    """
+
+    def __init__(self):
+        self._arrays, self._tensors = {}, {}
+
+    def get(self, key, like, build, *args):
+        """Mask for ``key`` (built by ``build(*args)`` once) in ``like``'s dtype and place."""
+        if key not in self._arrays:
+            self._arrays[key] = build(*args)
+        dtype = str(like.dtype).split(".")[-1]
+        if not paddle.in_dynamic_mode():
+            return paddle.to_tensor(self._arrays[key].astype(dtype))
+        tkey = key + (dtype, str(like.place))
+        if tkey not in self._tensors:
+            self._tensors[tkey] = paddle.to_tensor(self._arrays[key].astype(dtype),
+                                                   place=like.place)
+        return self._tensors[tkey]
+
+
 def attention_dense(q, k, v, mask):
     """Window attention as dense attention plus a multiplicity mask.
 
@@ -90,13 +114,14 @@ def attention_dense(q, k, v, mask):
     Returns:
         [BH, C, h_out, w_out].
     """
-    bh, c, h_out, w_out = q.shape
+    c, h_out, w_out = q.shape[1:]
     hw = k.shape[2] * k.shape[3]
-    logits = paddle.matmul(q.reshape([bh, c, h_out * w_out]), k.reshape([bh, c, hw]),
+    # -1 for the batch: under to_static it may be unknown until run time
+    logits = paddle.matmul(q.reshape([-1, c, h_out * w_out]), k.reshape([-1, c, hw]),
                            transpose_x=True) + mask                    # [BH, P, HW]
     att = F.softmax(logits, axis=-1)
-    out = paddle.matmul(v.reshape([bh, c, hw]), att, transpose_y=True)  # [BH, C, P]
-    return out.reshape([bh, c, h_out, w_out])
+    out = paddle.matmul(v.reshape([-1, c, hw]), att, transpose_y=True)  # [BH, C, P]
+    return out.reshape([-1, c, h_out, w_out])
 
 
 def attention_tiled(q, k, v, mask, pad, kernel, stride, dilation, tile):
@@ -111,26 +136,26 @@ def attention_tiled(q, k, v, mask, pad, kernel, stride, dilation, tile):
     Returns:
         [BH, C, h_out, w_out].
     """
-    bh, c, h_out, w_out = q.shape
+    c, h_out, w_out = q.shape[1:]
     h, w = k.shape[2], k.shape[3]
     r = (tile - 1) * stride + dilation * (kernel - 1) + 1
     nty, ntx = -(-h_out // tile), -(-w_out // tile)
     # one reflect pad + one unfold for k and v together
     kv = F.pad(paddle.concat([k, v], axis=1), [pad, pad, pad, pad], mode="reflect")
-    need_h = (nty * tile - 1) * stride + r - (tile - 1) * stride
-    need_w = (ntx * tile - 1) * stride + r - (tile - 1) * stride
+    need_h = (nty * tile - 1) * stride + dilation * (kernel - 1) + 1  # last tile's halo end
+    need_w = (ntx * tile - 1) * stride + dilation * (kernel - 1) + 1
     extra_h, extra_w = max(0, need_h - (h + 2 * pad)), max(0, need_w - (w + 2 * pad))
     if extra_h or extra_w:  # the halos of the last (partial) tiles; masked or cut later
         kv = F.pad(kv, [0, extra_w, 0, extra_h], mode="constant")
     halos = F.unfold(kv, kernel_sizes=[r, r], strides=[tile * stride, tile * stride])
-    halos = halos.reshape([bh, 2 * c, r * r, nty * ntx]).transpose([0, 3, 1, 2])
-    halos = halos.reshape([bh * nty * ntx, 2 * c, r * r])
+    halos = halos.reshape([-1, 2 * c, r * r, nty * ntx]).transpose([0, 3, 1, 2])
+    halos = halos.reshape([-1, 2 * c, r * r])
     kt, vt = halos[:, :c], halos[:, c:]
     qt = F.pad(q, [0, ntx * tile - w_out, 0, nty * tile - h_out], mode="constant")
-    qt = qt.reshape([bh, c, nty, tile, ntx, tile]).transpose([0, 2, 4, 1, 3, 5])
-    qt = qt.reshape([bh * nty * ntx, c, tile * tile])
+    qt = qt.reshape([-1, c, nty, tile, ntx, tile]).transpose([0, 2, 4, 1, 3, 5])
+    qt = qt.reshape([-1, c, tile * tile])
     att = F.softmax(paddle.matmul(qt, kt, transpose_x=True) + mask, axis=-1)  # [N, T*T, R*R]
     out = paddle.matmul(vt, att, transpose_y=True)                           # [N, C, T*T]
-    out = out.reshape([bh, nty, ntx, c, tile, tile]).transpose([0, 3, 1, 4, 2, 5])
-    out = out.reshape([bh, c, nty * tile, ntx * tile])
+    out = out.reshape([-1, nty, ntx, c, tile, tile]).transpose([0, 3, 1, 4, 2, 5])
+    out = out.reshape([-1, c, nty * tile, ntx * tile])
     return out[:, :, :h_out, :w_out]
