@@ -31,11 +31,8 @@ def user_errors():
     from ..data import DataError
     from ..models import WeightsError
     errors = [ConfigError, DataError, WeightsError, CheckpointError]
-    try:
-        from ..models import UnknownModelError
-        errors.append(UnknownModelError)
-    except ImportError:
-        pass
+    from ..models import ModelArgumentError, UnknownModelError
+    errors += [UnknownModelError, ModelArgumentError]
     for module, name in (("paddle_repro.data.transforms", "TransformConfigError"),
                          ("paddle_repro.data.batched", "BatchedPipelineError")):
         try:

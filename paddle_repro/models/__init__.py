@@ -12,6 +12,7 @@ from .resnet import (resnet18, resnet18_nam, resnet34, resnet34_nam, resnet50, r
                      resnet50_nam, resnet101, resnet101_nam, resnet152, resnet152_nam)
 from .shufflenet_v2 import (shufflenetv2_x0_5, shufflenetv2_x1_0, shufflenetv2_x1_5,
                             shufflenetv2_x2_0)
+from .errors import ModelArgumentError
 from .weights import WeightsError, count_params, load_weights
 
 MODELS = {
@@ -67,7 +68,7 @@ def build_model(name, **kwargs):
     Raises:
         UnknownModelError (a KeyError): ``name`` is not registered (the message lists the
             valid names).
-        TypeError: a keyword argument is not accepted by that builder.
+        ModelArgumentError (a TypeError): a keyword argument is not accepted by that builder.
     """
     if name not in MODELS:
         close = difflib.get_close_matches(str(name), MODELS, n=3)
@@ -84,10 +85,10 @@ def build_model(name, **kwargs):
         for k in unknown:
             close = difflib.get_close_matches(k, accepted, n=1)
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise TypeError(f"Model {name!r} does not accept argument(s) {', '.join(hints)}. "
+        raise ModelArgumentError(f"Model {name!r} does not accept argument(s) {', '.join(hints)}. "
                         f"Accepted: {', '.join(accepted)} (put them under Arch: in the config).")
     return builder(**kwargs)
 
 
-__all__ = ["MODELS", "build_model", "UnknownModelError", "count_params", "load_weights",
+__all__ = ["MODELS", "build_model", "UnknownModelError", "ModelArgumentError", "count_params", "load_weights",
            "WeightsError"]
