@@ -179,6 +179,83 @@ def run(quick=False, log=print):
     return out
 
 
+# Thread settings: each in a fresh process (OpenMP reads its variables once, at start-up).
+THREAD_SETTINGS = [("1", None), ("2", None), ("2", "PASSIVE")]
+
+
+def _thread_probe(quick):
+    """Child side: forward / backward / optimizer-step times (ms) of AlexNet (128x128) under
+    Adam and under SGD, and a ShuffleNetV2 0.5x train step (many small ops)."""
+    import time
+    import paddle
+    from paddle_repro.models import build_model
+    batch, repeats = (8, 4) if quick else (16, 7)
+    out = {}
+    for opt_name in ("adam", "sgd"):
+        paddle.seed(0)
+        model = build_model("alexnet")
+        opt = _optimizer(opt_name, model.parameters())
+        x, y = paddle.randn([batch, 3, 128, 128]), paddle.randint(0, 10, [batch])
+        phases = {"forward": [], "backward": [], "step": []}
+        for r in range(repeats + 2):
+            t0 = time.perf_counter()
+            loss = paddle.nn.functional.cross_entropy(model(x), y)
+            _sync(loss)
+            t1 = time.perf_counter()
+            loss.backward()
+            _sync(model.parameters()[0].grad)
+            t2 = time.perf_counter()
+            opt.step()
+            opt.clear_grad()
+            _sync(model.parameters()[0])
+            t3 = time.perf_counter()
+            if r >= 2:  # warm-up
+                for k, v in zip(phases, (t1 - t0, t2 - t1, t3 - t2)):
+                    phases[k].append(v * 1e3)
+        for k, v in phases.items():
+            out[f"AlexNet {opt_name}: {k} ms"] = float(np.median(v))
+    meta, step, _ = _prepare(CASES[-2], True)
+    t = harness.time_callable(step, 2, repeats)
+    out["ShuffleNetV2 0.5x train step ms (batch 64)"] = t["median_ms"]
+    return out
+
+
+def thread_matrix(quick=False, log=print):
+    """{setting label: {workload: ms}} over THREAD_SETTINGS, one subprocess each."""
+    import os
+    import subprocess
+    res = {}
+    for threads, policy in THREAD_SETTINGS:
+        env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
+        env.pop("OMP_WAIT_POLICY", None)
+        if policy:
+            env["OMP_WAIT_POLICY"] = policy
+        label = f"OMP_NUM_THREADS={threads}" + (f", OMP_WAIT_POLICY={policy}" if policy else "")
+        cmd = [sys.executable, str(HERE / "bench_models.py"), "--thread-probe"]
+        proc = subprocess.run(cmd + (["--quick"] if quick else []), env=env,
+                              capture_output=True, text=True, timeout=3600)
+        if proc.returncode != 0:
+            res[label] = {"error": proc.stderr.strip().splitlines()[-1:]}
+        else:
+            res[label] = json.loads(proc.stdout.strip().splitlines()[-1])
+        log(f"{label}: {res[label]}")
+    return res
+
+
+def thread_markdown(res):
+    """Workloads x settings table of ms, with the ratio to the first setting."""
+    labels = list(res)
+    base = res[labels[0]]
+    rows = [k for k in base if k != "error"]
+    lines = ["| workload | " + " | ".join(labels) + " |", "|---" * (len(labels) + 1) + "|"]
+    for k in rows:
+        cells = [f"{res[lab][k]:.1f}" + ("" if lab == labels[0] else
+                                          f" ({res[lab][k] / base[k]:.2f}x)")
+                 if k in res[lab] else "failed" for lab in labels]
+        lines.append(f"| {k} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def markdown(res):
     """Tables for docs/performance.md."""
     lines = ["| model | input | batch | optimizer | train img/s (min-max) | inference img/s | "
@@ -207,7 +284,16 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true", help="small batches, fewer repeats")
     p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
     p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--threads-matrix", action="store_true",
+                   help="only the thread-setting comparison (1 / 2 / 2+PASSIVE)")
+    p.add_argument("--thread-probe", action="store_true", help=argparse.SUPPRESS)  # child
     args = p.parse_args(argv)
+    if args.thread_probe:  # the environment was set by the parent
+        print(json.dumps(_thread_probe(args.quick)))
+        return
+    if args.threads_matrix:
+        print(thread_markdown(thread_matrix(args.quick)))
+        return
     harness.configure_threads(args.threads)
     res = run(args.quick)
     print(harness.format_header(res["env"]))

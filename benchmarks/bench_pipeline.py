@@ -88,8 +88,8 @@ def bench_recipe(recipe, cfg_path, workers, num_samples, repeats, path):
     if recipe == "condconv":
         loaders["notebook"] = notebook_condconv_loader(path, split["batch_size"], workers,
                                                        num_samples)
-    for loader in loaders.values():  # warm-up: file cache, LUTs, worker start-up code paths
-        next(iter(loader))
+    for loader in loaders.values():  # warm-up pass: file cache, LUTs, first-touch memory
+        _epoch_rate(loader)
     rates = {k: [] for k in loaders}
     for _ in range(repeats):
         for k, loader in loaders.items():
@@ -109,8 +109,8 @@ def bench_recipe(recipe, cfg_path, workers, num_samples, repeats, path):
 def run(quick=False, workers=(0,), model_rates=None, log=print):
     """Rows for every recipe and worker count; ``model_rates``: {model key: train img/s}."""
     path, source = data_file()
-    num_samples = 1024 if quick else 3072
-    repeats = 2 if quick else 3
+    num_samples = 2048 if quick else 4096
+    repeats = 3 if quick else 5
     out = {"data": source, "num_samples": num_samples, "rows": []}
     for recipe, cfg_path, model_key in RECIPES:
         for w in workers:

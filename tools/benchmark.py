@@ -1,7 +1,7 @@
 """Run every benchmark in one process: layers, whole models, input pipelines.
 
-    python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline]
-                              [--write-docs] [--json out.json]
+    python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads]
+                              [--workers 0,2] [--write-docs] [--json out.json]
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
 command and the environment into docs/performance.md between its markers. Logic lives in
@@ -19,15 +19,14 @@ for _p in (ROOT, os.path.join(ROOT, "benchmarks")):
 
 import harness  # noqa: E402
 
-PARTS = ("layers", "models", "pipeline")
+PARTS = ("layers", "models", "pipeline", "threads")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, few repeats")
     p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
-    p.add_argument("--only", default=",".join(PARTS), help="comma-separated subset of "
-                   + ", ".join(PARTS))
+    p.add_argument("--only", default=",".join(PARTS), help="subset of " + ", ".join(PARTS))
     p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     p.add_argument("--json", help="also write all results to this JSON file")
@@ -58,6 +57,11 @@ def main(argv=None):
         results["pipeline"] = bench_pipeline.run(args.quick, workers, rates)
         sections.append(("Input pipelines (benchmarks/bench_pipeline.py)",
                          bench_pipeline.markdown(results["pipeline"])))
+    if "threads" in only:  # fresh subprocesses, so --threads does not apply here
+        import bench_models
+        results["threads"] = bench_models.thread_matrix(args.quick)
+        sections.append(("Thread settings (bench_models.py --threads-matrix; ms, ratio to "
+                         "the first column)", bench_models.thread_markdown(results["threads"])))
     env = harness.environment()  # after the runs: the load average at the end
     env_lines = harness.format_header(env)
     print("\n" + env_lines + "\n\n" + "\n\n".join(f"## {t}\n\n{b}" for t, b in sections))

@@ -516,16 +516,14 @@ class BatchTransform:
                                        "Resize or crop to a fixed size to the transforms")
         c = images[0].shape[2] if n and images[0].ndim == 3 else 1
         h, w = (int(out_hw[0, 0]), int(out_hw[0, 1])) if n else (0, 0)
-        planar = np.empty((n, c, h, w), dtype=np.uint8)
+        out = np.empty((n, c, h, w), dtype=np.float32)
+        lut = self.lut(c)
         for k, img in enumerate(images):
             for op, p in zip(self.ops, params):
                 img = op.apply(img, p[k])
-            planar[k] = img.reshape(h, w, c).transpose(2, 0, 1)
-        out = np.empty((n, c, h, w), dtype=np.float32)
-        lut = self.lut(c)
-        for k in range(n):  # cv2.LUT per plane: the fastest uint8 -> float32 gather we found
-            for ch in range(c):
-                cv2.LUT(planar[k, ch], lut[ch], dst=out[k, ch])
+            # uint8 planes -> float32 straight into the output: the cheapest route we measured
+            for ch, plane in enumerate(cv2.split(np.ascontiguousarray(img.reshape(h, w, c)))):
+                cv2.LUT(plane, lut[ch], dst=out[k, ch])
         return out
 
 
@@ -533,11 +531,18 @@ class BatchTransform:
 # The loader.
 # ---------------------------------------------------------------------------------------
 def _to_paddle(array):
-    """ndarray -> paddle Tensor; zero-copy through DLPack where Paddle supports it."""
-    try:
-        return paddle.utils.dlpack.from_dlpack(array.__dlpack__())
-    except Exception:  # older numpy/Paddle: a plain copy is always correct
-        return paddle.to_tensor(array)
+    """float32 ndarray -> paddle Tensor on the current device.
+
+    On CPU the tensor shares the array's memory (the constructor's zero_copy flag, which
+    holds a reference to the array; works on Paddle 2.6 and 3.x), which saves a copy of
+    the whole batch. Elsewhere ``paddle.to_tensor`` copies to the device.
+    """
+    if paddle.get_device().startswith("cpu"):
+        try:
+            return paddle.Tensor(array, paddle.CPUPlace(), False, True)
+        except Exception:  # a Paddle without the zero-copy constructor: copy instead
+            pass
+    return paddle.to_tensor(array)
 
 
 class BatchedLoader:
