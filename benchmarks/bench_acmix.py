@@ -3,26 +3,31 @@
     python benchmarks/bench_acmix.py [--quick] [--threads N] [--no-model]
 
 1. Checks first that both impls give the same outputs and gradients (same weights).
-2. Per shape and impl, in a FRESH subprocess: peak memory of one forward (no_grad) and of
-   one forward+backward, as Paddle's host allocator sees it (peak allocated bytes minus
-   those allocated before the call: activations, workspaces and gradients, not the
-   parameters or input), then the median time of forward and of forward+backward over
-   repeats after a warm-up.
-3. Optionally whole AlexNet-ACmix (fast / notebook) vs plain AlexNet, train step and
-   inference images/s, from ``paddle_repro.models``.
+2. Times forward (no_grad) and forward+backward of both impls round-robin in this process
+   (``harness.time_interleaved``: load from other processes hits both alike), median of
+   repeats after warm-up.
+3. Peak memory of one forward and one forward+backward per impl, each in a FRESH process
+   (``harness.measure_memory``): Paddle's host allocator peak minus what was allocated
+   before the call (activations, workspaces, gradients; not parameters or input).
+4. Unless --no-model: whole AlexNet-ACmix (fast, notebook) vs plain AlexNet from
+   ``paddle_repro.models``, training step (Adam) and inference images/s, interleaved.
 Prints markdown tables with the ratios and the thread settings. The machine may be shared:
-read the ratios (measured in the same run), not the absolute times.
-``acmix_rows(quick)`` returns the layer rows for ``benchmarks/bench_layers.py``.
+read the ratios, which are measured in the same run, not the absolute times. A ">=" marks
+a memory value that is only a lower bound (Paddle 2.6 cannot reset the allocator peak).
+``acmix_rows(quick)`` returns the layer rows (dicts) for ``benchmarks/bench_layers.py``.
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _path in (ROOT, HERE):  # run as a script from anywhere
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+
+import harness  # noqa: E402  (benchmarks/harness.py; imports no paddle)
+
 # (label, batch, in, out, size): AlexNet's three ACmix layers and the notebook's demo size
 SHAPES = [("alexnet conv3", 32, 128, 192, 7), ("alexnet conv4", 32, 192, 192, 7),
           ("alexnet conv5", 32, 192, 128, 7), ("alexnet conv3", 128, 128, 192, 7),
@@ -31,25 +36,14 @@ SHAPES = [("alexnet conv3", 32, 128, 192, 7), ("alexnet conv4", 32, 192, 192, 7)
 QUICK_SHAPES = [SHAPES[0], SHAPES[1], SHAPES[2], SHAPES[6]]
 
 
-def _thread_env(threads):
-    env = dict(os.environ)
-    for key in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env[key] = str(threads)
-    env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    return env
-
-
-def _worker(spec):
-    """Runs in a fresh process: peak memory of fwd and fwd+bwd, then their median times."""
-    import time
-    import numpy as np
+def make_call(impl, batch, cin, cout, size, backward):
+    """Setup for one measurement: returns a zero-argument callable (harness target)."""
     import paddle
     from paddle_repro.layers.acmix import ACmix
     paddle.seed(0)
-    layer = ACmix(spec["cin"], spec["cout"], impl=spec["impl"])
-    x = paddle.randn([spec["batch"], spec["cin"], spec["size"], spec["size"]])
+    layer = ACmix(cin, cout, impl=impl)
+    x = paddle.randn([batch, cin, size, size])
     x.stop_gradient = False
-    from paddle.base import core  # host allocator statistics (Paddle >= 2.5)
 
     def fwd():
         with paddle.no_grad():
@@ -58,39 +52,13 @@ def _worker(spec):
     def fwd_bwd():
         layer(x).sum().backward()
         layer.clear_gradients()
+        x.clear_gradient()
 
-    peaks = {}
-    for name, fn in (("fwd", fwd), ("fwd_bwd", fwd_bwd)):
-        # Paddle 2.6 cannot reset the peak; the order fwd, then fwd+bwd (which keeps more
-        # alive than a no_grad forward) still gives each its own peak in a fresh process.
-        if hasattr(core, "host_memory_stat_reset_peak_value"):
-            core.host_memory_stat_reset_peak_value("Allocated", 0)
-        base = core.host_memory_stat_current_value("Allocated", 0)
-        fn()
-        peaks[name] = (core.host_memory_stat_peak_value("Allocated", 0) - base) / 2**20
-    times = {}
-    for name, fn in (("fwd", fwd), ("fwd_bwd", fwd_bwd)):
-        fn()  # warm-up
-        runs = []
-        for _ in range(spec["repeats"]):
-            t = time.perf_counter()
-            fn()
-            runs.append(time.perf_counter() - t)
-        times[name] = float(np.median(runs)) * 1000
-    return {"fwd_ms": times["fwd"], "fwd_bwd_ms": times["fwd_bwd"], "fwd_peak_mb": peaks["fwd"],
-            "fwd_bwd_peak_mb": peaks["fwd_bwd"]}
-
-
-def _measure(spec, threads):
-    cmd = [sys.executable, os.path.abspath(__file__), "--worker", json.dumps(spec)]
-    res = subprocess.run(cmd, env=_thread_env(threads), capture_output=True, text=True)
-    if res.returncode != 0:
-        raise RuntimeError(f"benchmark worker failed for {spec}:\n{res.stderr[-2000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    return fwd_bwd if backward else fwd
 
 
 def check_equal(shapes):
-    """Max relative differences (output, input grad, parameter grads) notebook vs fast."""
+    """Max relative difference (output, input and parameter grads) notebook vs fast."""
     import numpy as np
     import paddle
     from paddle_repro.layers.acmix import ACmix
@@ -106,6 +74,7 @@ def check_equal(shapes):
             xi.stop_gradient = False
             out = layer(xi)
             (out * w).sum().backward()
+            # conv_p.bias: both gradients are rounding noise (it cancels; see acmix.py)
             got.append([out.numpy(), xi.grad.numpy()] + [
                 p.grad.numpy() for n, p in layer.named_parameters() if n != "conv_p.bias"])
         for a, b in zip(got[1], got[0]):
@@ -113,66 +82,58 @@ def check_equal(shapes):
     return worst
 
 
-def acmix_rows(quick, threads=1):
-    """Layer rows: one dict per shape with both impls' times, memory and the ratios."""
+def acmix_rows(quick, threads=None):
+    """One dict per shape: both impls' median times, peak memory and the ratios."""
     rows = []
     for label, batch, cin, cout, size in (QUICK_SHAPES if quick else SHAPES):
-        spec = dict(batch=batch, cin=cin, cout=cout, size=size, repeats=3 if quick else 5)
-        nb = _measure(dict(spec, impl="notebook"), threads)
-        fast = _measure(dict(spec, impl="fast"), threads)
-        rows.append({
-            "layer": "ACmix", "case": label, "shape": f"({batch},{cin},{size},{size})->{cout}",
-            "threads": threads,
-            "notebook_fwd_ms": nb["fwd_ms"], "fast_fwd_ms": fast["fwd_ms"],
-            "fwd_speedup": nb["fwd_ms"] / fast["fwd_ms"],
-            "notebook_fwd_bwd_ms": nb["fwd_bwd_ms"], "fast_fwd_bwd_ms": fast["fwd_bwd_ms"],
-            "fwd_bwd_speedup": nb["fwd_bwd_ms"] / fast["fwd_bwd_ms"],
-            "notebook_fwd_peak_mb": nb["fwd_peak_mb"], "fast_fwd_peak_mb": fast["fwd_peak_mb"],
-            "fwd_memory_ratio": nb["fwd_peak_mb"] / fast["fwd_peak_mb"],
-            "notebook_fwd_bwd_peak_mb": nb["fwd_bwd_peak_mb"],
-            "fast_fwd_bwd_peak_mb": fast["fwd_bwd_peak_mb"],
-            "fwd_bwd_memory_ratio": nb["fwd_bwd_peak_mb"] / fast["fwd_bwd_peak_mb"],
-        })
+        shape = dict(batch=batch, cin=cin, cout=cout, size=size)
+        row = {"layer": "ACmix", "case": label,
+               "shape": f"({batch},{cin},{size},{size})->{cout}"}
+        for key, backward in (("fwd", False), ("fwd_bwd", True)):
+            calls = {impl: make_call(impl, backward=backward, **shape)
+                     for impl in ("notebook", "fast")}
+            times = harness.time_interleaved(calls, warmup=1, repeats=3 if quick else 5)
+            for impl in calls:
+                row[f"{impl}_{key}_ms"] = times[impl]["median_ms"]
+                mem = harness.measure_memory("bench_acmix:make_call",
+                                             dict(shape, impl=impl, backward=backward), threads)
+                row[f"{impl}_{key}_peak_mb"] = mem.get("alloc_mb", mem["rss_mb"])
+                # Paddle 2.6 cannot reset the allocator peak: then it may be a lower bound
+                row[f"{impl}_{key}_peak_exact"] = mem.get("alloc_exact", mem["rss_exact"])
+            row[f"{key}_speedup"] = row[f"notebook_{key}_ms"] / row[f"fast_{key}_ms"]
+            row[f"{key}_memory_ratio"] = (row[f"notebook_{key}_peak_mb"]
+                                          / max(row[f"fast_{key}_peak_mb"], 1e-3))
+        rows.append(row)
     return rows
 
 
-def model_rows(quick):
-    """AlexNet-ACmix (fast, notebook) vs plain AlexNet: train-step and inference images/s."""
-    import time
-    import numpy as np
+def model_rates(quick):
+    """AlexNet-ACmix (fast, notebook) and plain AlexNet: train-step and inference images/s."""
     import paddle
     from paddle_repro.models import build_model
     batch = 16 if quick else 64
-    x = paddle.randn([batch, 3, 128, 128])
-    y = paddle.randint(0, 10, [batch])
-    rows = {}
+    x, y = paddle.randn([batch, 3, 128, 128]), paddle.randint(0, 10, [batch])
+    calls = {}
     for key, name, kw in (("alexnet", "alexnet", {}), ("acmix fast", "alexnet_acmix", {}),
                           ("acmix notebook", "alexnet_acmix", {"acmix_impl": "notebook"})):
         paddle.seed(0)
         model = build_model(name, num_classes=10, **kw)
         opt = paddle.optimizer.Adam(parameters=model.parameters(), weight_decay=1e-5)
 
-        def train():
+        def train(model=model, opt=opt):
             model.train()
             paddle.nn.functional.cross_entropy(model(x), y).backward()
             opt.step()
             opt.clear_grad()
 
-        def infer():
+        def infer(model=model):
             model.eval()
             with paddle.no_grad():
                 model(x)
 
-        rate = {}
-        for mode, fn in (("train", train), ("infer", infer)):
-            runs = []
-            for i in range(4 if quick else 6):
-                t = time.perf_counter()
-                fn()
-                runs.append(time.perf_counter() - t)
-            rate[mode] = batch / float(np.median(runs[1:]))
-        rows[key] = rate
-    return batch, rows
+        calls[(key, "train")], calls[(key, "infer")] = train, infer
+    times = harness.time_interleaved(calls, warmup=1, repeats=3 if quick else 5)
+    return batch, {k: batch / (t["median_ms"] / 1000) for k, t in times.items()}
 
 
 def main():
@@ -180,42 +141,36 @@ def main():
     parser.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
     parser.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
     parser.add_argument("--no-model", action="store_true", help="skip whole AlexNet-ACmix")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker:
-        print(json.dumps(_worker(json.loads(args.worker))))
-        return
-    if os.environ.get("OMP_NUM_THREADS") != str(args.threads):  # must be set before paddle loads
-        env = _thread_env(args.threads)
-        os.execve(sys.executable, [sys.executable] + sys.argv, env)
-    import paddle
-    shapes = QUICK_SHAPES if args.quick else SHAPES
-    worst = check_equal(shapes)
-    print(f"paddle {paddle.__version__}; OMP_NUM_THREADS=MKL_NUM_THREADS={args.threads}; "
-          f"notebook vs fast max relative difference (outputs, grads, batch 2): {worst:.1e}")
+    harness.configure_threads(args.threads)
+    import paddle  # noqa: F401  (after the thread settings)
+    print(harness.format_header(harness.environment()))
+    worst = check_equal(QUICK_SHAPES if args.quick else SHAPES)
+    print(f"\nnotebook vs fast, max relative difference of outputs and gradients: {worst:.1e}")
     if worst > 1e-4:
-        sys.exit("outputs differ: not benchmarking")
-    print("\n| case | shape | fwd ms nb / fast | x | fwd+bwd ms nb / fast | x "
-          "| fwd peak MB nb / fast | x | fwd+bwd peak MB nb / fast | x |\n"
-          "|---|---|---|---|---|---|---|---|---|---|")
+        sys.exit("the impls disagree: not benchmarking")
+    print("\n| case | shape | fwd ms nb / fast | x | fwd+bwd ms nb / fast | x | fwd peak MB "
+          "nb / fast | x | fwd+bwd peak MB nb / fast | x |\n" + "|---" * 10 + "|")
     for r in acmix_rows(args.quick, args.threads):
-        print(f"| {r['case']} | {r['shape']} | {r['notebook_fwd_ms']:.1f} / {r['fast_fwd_ms']:.1f}"
-              f" | {r['fwd_speedup']:.1f} | {r['notebook_fwd_bwd_ms']:.1f} / "
-              f"{r['fast_fwd_bwd_ms']:.1f} | {r['fwd_bwd_speedup']:.1f} | "
-              f"{r['notebook_fwd_peak_mb']:.1f} / {r['fast_fwd_peak_mb']:.1f} | "
-              f"{r['fwd_memory_ratio']:.1f} | {r['notebook_fwd_bwd_peak_mb']:.1f} / "
-              f"{r['fast_fwd_bwd_peak_mb']:.1f} | {r['fwd_bwd_memory_ratio']:.1f} |",
-              flush=True)
+        cells = [r["case"], r["shape"]]
+        for key in ("fwd", "fwd_bwd"):
+            cells += [f"{r[f'notebook_{key}_ms']:.1f} / {r[f'fast_{key}_ms']:.1f}",
+                      f"{r[f'{key}_speedup']:.1f}"]
+        for key in ("fwd", "fwd_bwd"):
+            nb, fast = (("" if r[f"{i}_{key}_peak_exact"] else ">=")
+                        + f"{r[f'{i}_{key}_peak_mb']:.1f}" for i in ("notebook", "fast"))
+            cells += [f"{nb} / {fast}", f"{r[f'{key}_memory_ratio']:.1f}"]
+        print("| " + " | ".join(cells) + " |", flush=True)
     if not args.no_model:
-        batch, rows = model_rows(args.quick)
-        print(f"\nWhole model, batch {batch}, 3x128x128, Adam step (images/s):\n"
+        batch, rate = model_rates(args.quick)
+        print(f"\nWhole model, batch {batch} x 3x128x128, images/s (train = fwd+bwd+Adam step)\n"
               "| model | train | infer |\n|---|---|---|")
-        for key, rate in rows.items():
-            print(f"| {key} | {rate['train']:.1f} | {rate['infer']:.1f} |")
+        for key in ("alexnet", "acmix fast", "acmix notebook"):
+            print(f"| {key} | {rate[(key, 'train')]:.1f} | {rate[(key, 'infer')]:.1f} |")
         for mode in ("train", "infer"):
-            print(f"{mode}: fast / notebook = "
-                  f"{rows['acmix fast'][mode] / rows['acmix notebook'][mode]:.1f}x; "
-                  f"plain / fast = {rows['alexnet'][mode] / rows['acmix fast'][mode]:.2f}x")
+            fast = rate[("acmix fast", mode)]
+            print(f"{mode}: fast / notebook = {fast / rate[('acmix notebook', mode)]:.1f}x, "
+                  f"plain AlexNet / fast = {rate[('alexnet', mode)] / fast:.2f}x")
 
 
 if __name__ == "__main__":
