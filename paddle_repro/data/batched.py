@@ -560,8 +560,8 @@ class BatchedLoader:
             epoch (the order padded by repetition to a multiple of num_replicas).
         prefetch: batches built ahead per worker thread.
 
-    The epoch counter starts at 0 and advances after each full pass; ``set_epoch(e)``
-    sets it explicitly (as with ``DistributedBatchSampler``).
+    Each ``iter()`` uses the current epoch (starting at 0) and advances it, as the
+    ``pipeline: paddle`` loader does; ``set_epoch(e)`` sets it explicitly (resumed runs).
     """
 
     def __init__(self, images, labels, transforms, batch_size=128, shuffle=False,
