@@ -140,10 +140,13 @@ class ACmix(nn.Layer):
         self._check_size(h, w)
         if self.impl == "notebook":
             return self._forward_notebook(x)
-        # one 1x1 conv for q, k, v: its output is already the layout fc wants
+        # q, k, v as ONE matmul (a 1x1 conv; Paddle's CPU conv backward is slower), whose
+        # output [N, 3*out, H*W] is already the layout fc wants
         weight = paddle.concat([self.conv1.weight, self.conv2.weight, self.conv3.weight])
         bias = paddle.concat([self.conv1.bias, self.conv2.bias, self.conv3.bias])
-        qkv = F.conv2d(x, weight, bias)                                      # [N, 3*out, H, W]
+        qkv = paddle.matmul(weight.reshape([3 * self.out_planes, -1]),
+                            x.reshape([0, 0, h * w])) + bias.reshape([-1, 1])
+        qkv = qkv.reshape([-1, 3 * self.out_planes, h, w])                  # [N, 3*out, H, W]
         # the notebook's head split: [N*head, head_dim, H, W] each (-1: batch may be dynamic)
         q, k, v = [t.reshape([-1, self.head_dim, h, w]) for t in paddle.split(qkv, 3, axis=1)]
         pe = self.conv_p(position(h, w).astype(x.dtype))                     # [1, C, H, W]

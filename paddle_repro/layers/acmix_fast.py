@@ -150,12 +150,16 @@ def attention_tiled(q, k, v, mask, pad, kernel, stride, dilation, tile):
     halos = F.unfold(kv, kernel_sizes=[r, r], strides=[tile * stride, tile * stride])
     halos = halos.reshape([-1, 2 * c, r * r, nty * ntx]).transpose([0, 3, 1, 2])
     halos = halos.reshape([-1, 2 * c, r * r])
-    kt, vt = halos[:, :c], halos[:, c:]
-    qt = F.pad(q, [0, ntx * tile - w_out, 0, nty * tile - h_out], mode="constant")
+    kt, vt = paddle.split(halos, 2, axis=1)  # split, not slicing: slice grads are slow on CPU
+    qt = q
+    if nty * tile != h_out or ntx * tile != w_out:  # zero queries fill the last tiles
+        qt = F.pad(q, [0, ntx * tile - w_out, 0, nty * tile - h_out], mode="constant")
     qt = qt.reshape([-1, c, nty, tile, ntx, tile]).transpose([0, 2, 4, 1, 3, 5])
     qt = qt.reshape([-1, c, tile * tile])
     att = F.softmax(paddle.matmul(qt, kt, transpose_x=True) + mask, axis=-1)  # [N, T*T, R*R]
     out = paddle.matmul(vt, att, transpose_y=True)                           # [N, C, T*T]
     out = out.reshape([-1, nty, ntx, c, tile, tile]).transpose([0, 3, 1, 4, 2, 5])
     out = out.reshape([-1, c, nty * tile, ntx * tile])
-    return out[:, :, :h_out, :w_out]
+    if nty * tile != h_out or ntx * tile != w_out:
+        out = out[:, :, :h_out, :w_out]
+    return out
