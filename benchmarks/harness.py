@@ -13,9 +13,11 @@ Never imported by tests or the package. Rules it enforces:
   bytes Paddle allocated for tensors), peak during the call minus the amount held before it.
   Exact on Paddle 3.x (the peak is reset before the call). Paddle 2.6 cannot reset the peak,
   so if the setup peaked higher than the call the value is a lower bound (``alloc_exact``
-  False). ``rss_mb``: the process's peak RSS (``ru_maxrss``) minus its RSS just before the
-  call: what the OS saw, allocator caching and library workspaces included; it too is only a
-  lower bound when the setup's peak was higher (``rss_exact`` False).
+  False). ``rss_mb``: the process's peak RSS (``VmHWM``, reset to the current RSS just before
+  the call through ``/proc/self/clear_refs``; not ``ru_maxrss``, which Linux carries over
+  fork+exec from the parent) minus its RSS just before the call: what the OS saw, allocator
+  caching and library workspaces included. Where the reset is not allowed it is a lower
+  bound when the setup peaked higher (``rss_exact`` False).
   The child builds the same inputs and layer before the baseline is read, so neither input
   nor parameter memory is counted.
 
@@ -60,7 +62,7 @@ def environment():
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset (Paddle uses 1)"),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "unset"),
-        "memory_method": "paddle host allocator peak (alloc_mb) + ru_maxrss delta (rss_mb), "
+        "memory_method": "paddle host allocator peak (alloc_mb) + peak-RSS (VmHWM) delta (rss_mb), "
                          "fresh subprocess per measurement",
     }
 
@@ -101,7 +103,26 @@ def _rss_now_mb():
 
 
 def _rss_peak_mb():
+    """Peak RSS of this process image. VmHWM, not ru_maxrss: Linux carries ru_maxrss over
+    fork+exec, so a child started by a big parent would report the parent's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _reset_rss_peak():
+    """Resets VmHWM to the current RSS (Linux >= 4.0); False where not allowed."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _allocator():
@@ -126,6 +147,7 @@ def _child(target, kwargs):
     run = getattr(importlib.import_module(module), func)(**kwargs)
     gc.collect()
     alloc = _allocator()
+    rss_reset = _reset_rss_peak()
     rss0, rss_peak0 = _rss_now_mb(), _rss_peak_mb()
     result = {}
     if alloc:
@@ -136,7 +158,7 @@ def _child(target, kwargs):
     run()
     rss_peak1 = _rss_peak_mb()
     result["rss_mb"] = max(rss_peak1 - rss0, 0.0)
-    result["rss_exact"] = rss_peak1 > rss_peak0
+    result["rss_exact"] = rss_reset or rss_peak1 > rss_peak0
     if alloc:
         apeak1 = peak()
         result["alloc_mb"] = max(apeak1 - a0, 0.0)

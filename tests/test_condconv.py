@@ -134,3 +134,17 @@ def test_bad_arguments_raise_clear_errors(kwargs, match):
 def test_wrong_input_channels_raise_clear_error():
     with pytest.raises(ValueError, match=r"expects \[B, 4, H, W\], got \[1, 5, 6, 6\]"):
         CondConv2D(4, 6, 3)(paddle.zeros([1, 5, 6, 6]))
+
+
+def test_auto_uses_bmm_for_inference_and_grouped_for_training(monkeypatch):
+    layer = CondConv2D(IN, OUT, 3, padding=1, num_experts=E)  # impl="auto"
+    used = []
+    for impl in ("bmm", "grouped", "per_expert"):
+        original = getattr(layer, "_forward_" + impl)
+        monkeypatch.setattr(layer, "_forward_" + impl,
+                            lambda x, a, _i=impl, _f=original: used.append(_i) or _f(x, a))
+    x = paddle.randn([2, IN, 5, 5])
+    with paddle.no_grad():
+        layer(x)
+    layer(x)  # parameters are trainable: gradients needed
+    assert used == ["bmm", "grouped"]
