@@ -148,3 +148,11 @@ def test_auto_uses_bmm_for_inference_and_grouped_for_training(monkeypatch):
         layer(x)
     layer(x)  # parameters are trainable: gradients needed
     assert used == ["bmm", "grouped"]
+
+
+def test_init_reproduces_notebook_kaiming_quirk():
+    """KaimingNormal on 5-D / 2-D shapes: std sqrt(2/(out*in*k*k)) and sqrt(2/E) (docstring)."""
+    paddle.seed(0)
+    layer = CondConv2D(64, 96, 3, num_experts=2)
+    np.testing.assert_allclose(float(layer.weight.std()), (2 / (96 * 64 * 9)) ** 0.5, rtol=0.05)
+    np.testing.assert_allclose(float(layer.bias.std()), 1.0, rtol=0.2)

@@ -7,9 +7,16 @@ Every sample ``b`` gets its own kernel, a routing-weighted sum of ``E`` expert k
     y_b    = conv(x_b, W_b) + b_b
 
 The math and the parameters are exactly those of the CondConv notebook (seed 000):
-``routing.net.weight`` (E, in, 1, 1) is a bias-free 1x1 conv, ``weight`` is
-(E, out, in/groups, k, k) and ``bias`` is (E, out), all KaimingNormal, so the notebook's
-state dicts load unchanged. Three formulations of the same function (``impl``):
+``routing.net.weight`` (E, in, 1, 1) is a bias-free 1x1 conv (Paddle's default init),
+``weight`` is (E, out, in/groups, k, k) and ``bias`` is (E, out), both KaimingNormal, so the
+notebook's state dicts load unchanged.
+
+Init quirk kept on purpose (faithful default): Paddle's KaimingNormal reads the fan-in of a
+5-D shape as ``shape[1] * prod(shape[2:])`` = out*in/g*k*k and of a 2-D shape as ``shape[0]``
+= E. So expert kernels get std sqrt(2/(out*in/g*k*k)) (0.0030 for 128->192 3x3, ~14x below
+a normal conv's Kaiming std of 0.042) and expert biases std sqrt(2/E) (1.0 for E=2).
+
+Three formulations of the same function (``impl``):
 
 - ``"grouped"``: the notebook's. Fold the batch into channels and run ONE conv with
   ``groups = groups * B`` using B mixed kernels. Builds a (B*out, in/g, k, k) weight tensor.
@@ -113,7 +120,7 @@ class CondConv2D(nn.Layer):
         self.weight = self.create_parameter(
             [num_experts, outplanes, inplanes // groups, kh, kw],
             default_initializer=nn.initializer.KaimingNormal())
-        # KaimingNormal on an (E, out) bias, as the notebook did (fan_in = out).
+        # KaimingNormal on an (E, out) bias, as the notebook did: fan_in = E, std sqrt(2/E).
         self.bias = self.create_parameter(
             [num_experts, outplanes],
             default_initializer=nn.initializer.KaimingNormal()) if bias_attr else None
