@@ -134,7 +134,10 @@ def test_condconv_model_uses_requested_experts_and_impl():
 @pytest.mark.parametrize("call, err, match", [
     (lambda: AlexNet(conv="dynamic"), ValueError, "unknown conv 'dynamic'; valid: plain, condconv, acmix"),
     (lambda: AlexNet(norm="gn"), ValueError, "unknown norm 'gn'"),
-    (lambda: alexnet_condconv(num_expert=4), TypeError, "unknown argument.*num_expert;.*num_experts"),
+    (lambda: alexnet_condconv(num_expert=4), TypeError,
+     "unknown argument.*num_expert .did you mean 'num_experts'"),
+    (lambda: alexnet(num_experts=4), TypeError, "alexnet: unknown argument.*num_experts; valid: "
+                                                 "num_classes, dropout"),
     (lambda: alexnet_bn(conv="condconv"), TypeError, "unknown argument.*conv"),
 ])
 def test_bad_arguments_raise_clear_errors(call, err, match):

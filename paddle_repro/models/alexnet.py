@@ -17,7 +17,7 @@ The ``nn.Sequential`` indices are the notebooks', so their state dicts load as t
 - Initialization is Paddle's default. The notebooks' ``init_weight`` was a no-op: its Kaiming
   line builds an initializer without applying it, and its BN lines restate the defaults.
 """
-import inspect
+import difflib
 
 from paddle import nn
 
@@ -100,34 +100,40 @@ class AlexNet(nn.Layer):
         return self.classifier(x.flatten(1))
 
 
-_ARGS = [p for p in inspect.signature(AlexNet.__init__).parameters if p not in ("self",)]
-
-
-def _build(name, fixed, num_classes, kwargs):
-    """AlexNet(**fixed, **kwargs) with an error naming bad and valid keyword arguments."""
-    valid = [a for a in _ARGS if a not in fixed and a != "num_classes"]
+def _build(name, fixed, num_classes, kwargs, valid):
+    """AlexNet(**fixed, **kwargs); an argument this variant would ignore is an error."""
     bad = sorted(set(kwargs) - set(valid))
     if bad:
-        raise TypeError(f"{name}: unknown argument(s) {', '.join(bad)}; valid: "
+        close = [difflib.get_close_matches(b, valid, n=1) for b in bad]
+        hint = "".join(f" (did you mean {c[0]!r} for {b!r}?)" for b, c in zip(bad, close) if c)
+        raise TypeError(f"{name}: unknown argument(s) {', '.join(bad)}{hint}; valid: "
                         f"num_classes, {', '.join(valid)}.")
     return AlexNet(num_classes=num_classes, **fixed, **kwargs)
 
 
 def alexnet(num_classes=10, **kwargs):
     """002's baseline ``AlexNet``: plain convs, no BatchNorm (7,524,042 params at K=10)."""
-    return _build("alexnet", dict(conv="plain", norm=None), num_classes, kwargs)
+    return _build("alexnet", dict(conv="plain", norm=None), num_classes, kwargs, ["dropout"])
 
 
 def alexnet_bn(num_classes=10, **kwargs):
     """000's baseline ``AlexNet``: plain convs with BatchNorm (7,526,794 params at K=10)."""
-    return _build("alexnet_bn", dict(conv="plain", norm="bn"), num_classes, kwargs)
+    return _build("alexnet_bn", dict(conv="plain", norm="bn"), num_classes, kwargs, ["dropout"])
 
 
 def alexnet_condconv(num_classes=10, **kwargs):
-    """000's ``AlexNet_CondConv``: BN, CondConv with 2 experts (8,302,474 params at K=10)."""
-    return _build("alexnet_condconv", dict(conv="condconv", norm="bn"), num_classes, kwargs)
+    """000's ``AlexNet_CondConv``: BN, CondConv with 2 experts (8,302,474 params at K=10).
+
+    kwargs: ``num_experts``, ``dropout``, ``condconv_impl`` (see ``AlexNet``).
+    """
+    return _build("alexnet_condconv", dict(conv="condconv", norm="bn"), num_classes, kwargs,
+                  ["num_experts", "dropout", "condconv_impl"])
 
 
 def alexnet_acmix(num_classes=10, **kwargs):
-    """002's ``AlexNet_ACmix``: ACmix, no BatchNorm (7,051,159 params at K=10)."""
-    return _build("alexnet_acmix", dict(conv="acmix", norm=None), num_classes, kwargs)
+    """002's ``AlexNet_ACmix``: ACmix, no BatchNorm (7,051,159 params at K=10).
+
+    kwargs: ``dropout``, ``acmix_impl`` (see ``AlexNet``).
+    """
+    return _build("alexnet_acmix", dict(conv="acmix", norm=None), num_classes, kwargs,
+                  ["dropout", "acmix_impl"])
