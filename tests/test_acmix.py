@@ -5,6 +5,7 @@ import pytest
 
 from paddle_repro.layers import acmix_fast
 from paddle_repro.layers.acmix import ACmix
+from paddle_repro.models.weights import WeightsError, load_weights
 from tests.reference.notebook_acmix import ACmix as NotebookACmix
 
 TOL = 1e-5  # max |ours - ref| / max |ref|, outputs and gradients
@@ -145,9 +146,11 @@ def test_seeded_build_and_state_dict_match_notebook(tmp_path):
     loaded = paddle.load(path)
     assert set(loaded) == set(our_sd)
     assert all(list(loaded[k].shape) == list(our_sd[k].shape) for k in loaded)
-    ours.set_state_dict(loaded)
+    load_weights(ours, path)  # the project's strict loader: every key and shape must match
     for name, value in ref2.state_dict().items():
         np.testing.assert_array_equal(ours.state_dict()[name].numpy(), value.numpy())
+    with pytest.raises(WeightsError):  # a different layer's weights are refused, not skipped
+        load_weights(ours, NotebookACmix(16, 48).state_dict())
 
 
 @pytest.mark.parametrize("impl", ["fast", "notebook"])
