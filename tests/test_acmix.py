@@ -210,6 +210,15 @@ def test_to_static_matches_dygraph(mode):
     xs = [paddle.randn([2, 8, 9, 9]), paddle.randn([3, 8, 9, 9])]
     want = [layer(x).numpy() for x in xs]
     spec = [paddle.static.InputSpec([None, 8, 9, 9], "float32")]
-    static = paddle.jit.to_static(layer, input_spec=spec)
+    static = paddle.jit.to_static(layer, input_spec=spec, full_graph=True)  # AST: no fallback
     for x, w in zip(xs, want):
         assert _rel(static(x).numpy(), w) < TOL
+
+
+def test_to_static_without_map_size_is_a_clear_error():
+    layer = ACmix(8, 16)
+    spec = [paddle.static.InputSpec([None, 8, None, None], "float32")]
+    # full_graph: AST conversion (the default may fall back to dygraph, which works)
+    static = paddle.jit.to_static(layer, input_spec=spec, full_graph=True)
+    with pytest.raises(Exception, match="give H and W in the InputSpec"):
+        static(paddle.randn([1, 8, 7, 7]))  # traced with the spec's unknown H, W

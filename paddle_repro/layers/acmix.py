@@ -124,7 +124,12 @@ class ACmix(nn.Layer):
 
     def _check_size(self, h, w):
         p = self.padding_att
-        if isinstance(h, int) and isinstance(w, int) and 0 <= min(h, w) <= p:
+        if not (isinstance(h, int) and isinstance(w, int) and min(h, w) > 0):
+            # to_static with InputSpec [None, C, None, None]: masks need the map size
+            raise ValueError(f"ACmix: spatial size must be known (got {h}x{w}); under "
+                             "paddle.jit.to_static give H and W in the InputSpec "
+                             "(the batch may stay None)")
+        if min(h, w) <= p:
             raise ValueError(
                 f"ACmix: input {h}x{w} is too small for kernel_att={self.kernel_att}, "
                 f"dilation={self.dilation}: reflect padding by {p} needs h and w >= {p + 1}. "
