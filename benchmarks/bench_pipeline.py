@@ -13,7 +13,9 @@ the configs) this times, in one process and interleaved (paddle, batched, paddle
 ``--workers 0`` (default) measures one in-process worker: the images/s ONE loader worker
 delivers. The recipe's loader has ``num_workers`` of them; at best it scales linearly, so
 "recipe workers x per-worker rate" against the model's training images/s
-(``bench_models``) says whether a run is input-bound on this machine.
+(``bench_models``) says whether a run is input-bound on this machine. With ``--workers k``
+(k > 0) each pass includes the loader's worker start-up (processes for ``paddle``, threads
+for ``batched``), which a full 50,000-image epoch amortises; prefer workers 0 for rates.
 
 Images: the real CIFAR-10 sample in ``../shared/data`` when present, else a synthetic
 CIFAR-format archive; all recipes' inputs are 32x32 RGB, so the NAM (CIFAR-100) recipe is
