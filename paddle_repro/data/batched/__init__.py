@@ -1,0 +1,58 @@
+"""The batched input pipeline (``pipeline: batched``): numpy/cv2 over whole batches.
+
+The notebooks (CondConv arXiv:1904.04971, ACmix arXiv:2111.14556, NAM arXiv:2111.12419,
+ShuffleNetV2 arXiv:1807.11164) feed ``paddle.vision.transforms`` per image into a
+``paddle.io.DataLoader``. Per image that costs Python transform objects, a Paddle tensor
+for ``ToTensor`` and ``Normalize`` and a per-sample collate. This path keeps the pixel work
+of the notebooks and drops the per-image overhead:
+
+* geometry and colour ops run per image on uint8 HWC arrays through the SAME cv2 calls
+  Paddle's cv2 backend makes (``paddle.vision.transforms.functional``), or through
+  vectorised look-up tables that reproduce Paddle's formulas bit for bit;
+* their random parameters are drawn for the whole batch at once with numpy, from the same
+  distributions Paddle samples (see each op), seeded per ``(seed, epoch, rank, batch)``;
+* the tail ``ToTensor``/``ToArray`` + ``Normalize`` is ONE per-channel 256-entry look-up
+  table computed with Paddle's own functions, so the float output is identical to the
+  per-image path, applied to the whole batch;
+* ``num_workers > 0`` builds batches in that many background threads (cv2 and numpy
+  release the GIL), in order, ``num_workers + 2`` batches ahead.
+
+Deviations from the per-image ``pipeline: paddle`` path (documented in docs/performance.md):
+
+* Random parameters come from a numpy ``Generator`` rather than Python's ``random`` /
+  the global numpy state, so a batched run sees the same *distributions*, not the same draws.
+  Given the same parameters, every op returns exactly what Paddle returns (tested).
+* Paddle's ``adjust_saturation`` (cv2 backend) ignores the factor's value beyond using it as
+  a range: it draws ``alpha ~ U(max(0, 1-f), 1+f)`` from the global numpy RNG. We draw
+  that ``alpha`` from the batch generator, the same two-stage distribution.
+* Distributed sharding (``sharding.py``): rank ``r`` takes every ``nranks``-th index of the
+  epoch's order starting at ``r``, not DistributedBatchSampler's batch interleave. For
+  training the order is first padded by repetition to a multiple of the number of ranks
+  (equal step counts); evaluation shards are not padded (sizes differ by at most one), so
+  eval counts summed over ranks see each test image exactly once.
+* Only ``data_format='CHW'`` is supported for ``ToTensor``/``Normalize``; rotation with
+  ``expand=True`` is not supported; anything else raises ``BatchedPipelineError``.
+
+Layout: ``base`` (error type, shared helpers), ``geometric`` and ``photometric`` (image ops),
+``tail`` (ToTensor/ToArray/Normalize), ``compiler`` (registries, ``BatchTransform``),
+``sharding`` (per-rank indices), ``threads`` (background workers), ``loader``
+(``BatchedLoader``, ``build_batched_loader``).
+"""
+from .base import BatchedPipelineError
+from .compiler import OPS, TAIL, BatchTransform, RandomApply, compile_op
+from .geometric import (Identity, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
+                        RandomRotation, RandomVerticalFlip, Resize)
+from .loader import BatchedLoader, build_batched_loader
+from .photometric import (BrightnessTransform, ColorJitter, ContrastTransform, HueTransform,
+                          SaturationTransform)
+from .sharding import shard_indices, shard_size
+from .tail import Normalize, ToArray, ToTensor
+
+__all__ = [
+    "BatchedPipelineError", "BatchTransform", "BatchedLoader", "build_batched_loader",
+    "compile_op", "OPS", "TAIL", "shard_indices", "shard_size",
+    "Identity", "Resize", "RandomResizedCrop", "RandomCrop", "RandomHorizontalFlip",
+    "RandomVerticalFlip", "RandomRotation", "BrightnessTransform", "ContrastTransform",
+    "SaturationTransform", "HueTransform", "ColorJitter", "RandomApply",
+    "ToTensor", "ToArray", "Normalize",
+]

@@ -1,0 +1,113 @@
+"""Photometric ops of the batched pipeline: brightness, contrast, saturation, hue, ColorJitter.
+
+Part of ``paddle_repro.data.batched``; same ``sample``/``apply`` protocol as ``geometric``.
+Deviation (see the package docstring): Paddle's ``adjust_saturation`` (cv2 backend) draws
+its blend factor from the global numpy RNG; here it comes from the batch generator, with the
+same two-stage distribution.
+"""
+import cv2
+import numpy as np
+import paddle.vision.transforms.functional as F
+
+from .base import _range_of
+
+
+class _LookupJitter:
+    """Brightness / contrast: Paddle's cv2 backend maps pixels through a uint8 table."""
+    name, clip_zero = "brightness", True
+
+    def __init__(self, value):
+        self.value = _range_of(value, self.name, clip_first_on_zero=self.clip_zero)
+
+    def table(self, factors):
+        return np.clip(np.arange(256)[None, :] * factors[:, None], 0, 255).astype(np.uint8)
+
+    def sample(self, rng, hw):
+        if self.value is None:
+            return [None] * len(hw), hw
+        return list(self.table(rng.uniform(self.value[0], self.value[1], len(hw)))), hw
+
+    def apply(self, img, table):
+        if table is None:
+            return img
+        out = cv2.LUT(img, table)
+        return out[:, :, None] if out.ndim == 2 else out
+
+
+class BrightnessTransform(_LookupJitter):
+    """``BrightnessTransform(value)``: factor ~ U(max(0, 1-v), 1+v); table ``i * f``."""
+
+
+class ContrastTransform(_LookupJitter):
+    """``ContrastTransform(value)``: table ``(i - 74) * f + 74`` (Paddle's cv2 backend uses
+    a fixed 74 as the image mean; kept)."""
+    name = "contrast"
+
+    def table(self, factors):
+        x = (np.arange(256)[None, :] - 74) * factors[:, None] + 74
+        return np.clip(x, 0, 255).astype(np.uint8)
+
+
+class SaturationTransform:
+    """``SaturationTransform(value)``: f ~ U(range) then Paddle draws alpha ~ U(max(0,1-f),1+f)
+    and blends with ``cvtColor(BGR2GRAY)`` of the (RGB) image, as its cv2 backend does."""
+
+    def __init__(self, value):
+        self.value = _range_of(value, "saturation")
+
+    def sample(self, rng, hw):
+        if self.value is None:
+            return [None] * len(hw), hw
+        f = rng.uniform(self.value[0], self.value[1], len(hw))
+        lo = np.maximum(0.0, 1.0 - f)
+        return (lo + (1.0 + f - lo) * rng.random(len(hw))).tolist(), hw
+
+    def apply(self, img, alpha):
+        if alpha is None:
+            return img
+        x = img.astype(np.float32)
+        gray = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)[..., np.newaxis]
+        x *= alpha  # in place, the same float32 operations as Paddle's expression
+        x += gray * (1 - alpha)
+        return np.clip(x, 0, 255, out=x).astype(img.dtype)
+
+
+class HueTransform:
+    """``HueTransform(value)``: factor ~ U(range within [-0.5, 0.5]); ``F.adjust_hue``."""
+
+    def __init__(self, value):
+        self.value = _range_of(value, "hue", center=0.0, bound=(-0.5, 0.5), clip_first_on_zero=False)
+
+    def sample(self, rng, hw):
+        if self.value is None:
+            return [None] * len(hw), hw
+        return rng.uniform(self.value[0], self.value[1], len(hw)).tolist(), hw
+
+    def apply(self, img, factor):
+        return img if factor is None else F.adjust_hue(img, factor)
+
+
+class ColorJitter:
+    """``ColorJitter(brightness, contrast, saturation, hue)``: the four jitters in a random
+    order per image (Paddle shuffles them per call)."""
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
+        self.ops = [op for op in (BrightnessTransform(brightness), ContrastTransform(contrast),
+                                  SaturationTransform(saturation), HueTransform(hue))
+                    if op.value is not None]  # identity members do not change the result
+
+    def sample(self, rng, hw):
+        n = len(hw)
+        if not self.ops:
+            return [None] * n, hw
+        order = np.argsort(rng.random((n, len(self.ops))), axis=1).tolist()
+        sub = [op.sample(rng, hw)[0] for op in self.ops]
+        return [(order[k], [s[k] for s in sub]) for k in range(n)], hw
+
+    def apply(self, img, p):
+        if p is None:
+            return img
+        order, sub = p
+        for j in order:
+            img = self.ops[j].apply(img, sub[j])
+        return img
