@@ -1,24 +1,42 @@
 """Model summaries: per-layer table, parameter counts and FLOPs (logic of tools/summary.py).
 
-FLOPs follow ``paddle.flops`` exactly: its own per-layer rules
-(``paddle.hapi.dynamic_flops.register_hooks``: multiply-accumulates of ``Conv*D`` and
-``Linear``, 2 per element for ``BatchNorm2D``, average pooling; ReLU and Dropout are 0) applied
-to leaf layers in eval mode at batch 1. Every other leaf type (e.g. ``MaxPool2D``,
-``BatchNorm1D``) and every functional op inside a layer (``F.relu``, CondConv's per-sample
-grouped conv, ACmix's attention, NAM's gate) counts as zero; the summary lists the
-zero-counted leaf types so comparisons are read with that in mind.
+FLOPs follow ``paddle.flops``'s conventions, at batch 1 in eval mode: multiply-accumulates
+(MACs) of ``Conv*D``, ``Linear`` and matmuls, +1 per output element when a conv has a bias,
+2 per element for batch norm, pooling by paddle's rules, and 0 for activations, softmax,
+element-wise arithmetic (residual adds, gate products, scalings) and reshapes.
+
+Two sources of rules:
+
+* ordinary leaf layers: paddle.flops's own rule functions
+  (``paddle.hapi.dynamic_flops.register_hooks``), applied through our hooks. Leaf types with
+  no rule (e.g. ``MaxPool2D``, ``Flatten``) count 0 and are reported by name, as paddle.flops
+  does.
+* the project's custom layers (``CUSTOM_FLOPS``): paddle.flops only hooks leaves, so the
+  functional ops inside them (CondConv's per-sample conv, ACmix's attention, the fast
+  paths' matmuls with a child's weight) would count 0. Each custom layer is instead counted
+  as a whole by a hand-written rule, and its descendants are NOT hooked, so a child is never
+  counted twice or skipped depending on whether an ``impl`` calls it as a module. Every rule
+  counts the math of the notebook's formulation with the conventions above (as paddle.flops
+  would if every op were a layer), so the count does not depend on ``impl``. What each rule
+  counts is in its docstring. These are FLOPs of the method, not the work of an impl:
+  CondConv's ``per_expert`` impl does E times the conv MACs and ACmix's ``fast`` dense
+  attention compares every query with all H*W keys, which shows in throughput, not here.
 
 Why not call ``paddle.flops`` itself: under Paddle 3.x with NumPy 2 it crashes after the
 forward pass (``int()`` of a shape-[1] tensor) and leaves its bookkeeping buffers in the
-model's state dict. ``count_flops`` drives the same rule functions through its own hooks;
-a test checks it equals ``paddle.flops`` wherever that works (Paddle 2.6).
+model's state dict. A test checks ``count_flops`` equals ``paddle.flops`` on models without
+custom layers wherever that works (Paddle 2.6).
 """
 import contextlib
 import io
+import math
 
 import paddle
 from paddle.hapi.dynamic_flops import register_hooks as PADDLE_FLOPS_RULES
 
+from ..layers.acmix import ACmix
+from ..layers.condconv import CondConv2D
+from ..layers.nam import NAM
 from . import build_model
 from .weights import count_params
 
@@ -31,38 +49,151 @@ def _quiet(fn, *args, **kwargs):
     return result, buf.getvalue()
 
 
-def count_flops(model, input_size=(3, 32, 32)):
-    """FLOPs of one forward pass at batch 1 by ``paddle.flops``'s rules (see module doc).
+def _numel(shape):
+    return math.prod(int(v) for v in shape)
 
-    Args:
-        model: ``nn.Layer`` (run in eval mode, no grad; its mode is restored).
-        input_size: C, H, W.
 
-    Returns:
-        ``(flops int, sorted names of leaf layer types counted as zero)``.
+def condconv_flops(layer, x, y):
+    """CondConv2D (arXiv:1904.04971), any ``impl``: routing + kernel mixing + one conv.
+
+    With x [B, C, H, W], y [B, O, Ho, Wo], E experts, kernels [O, C/g, kh, kw]:
+
+    * routing: ``AdaptiveAvgPool2D(1)`` by paddle's rule, B*C*(H*W + 1), then the bias-free
+      1x1 conv C -> E, B*E*C MACs (sigmoid 0);
+    * mixing: per sample ``sum_e r_e W_e``, B*E*(O*C/g*kh*kw) MACs, and with a bias
+      ``sum_e r_e b_e``, B*E*O MACs;
+    * the per-sample conv, counted like an ``nn.Conv2D`` of the same shapes:
+      B*O*Ho*Wo*(C/g*kh*kw + 1 if bias).
     """
-    handles, counted, uncounted = [], [], set()
-    for layer in model.sublayers(include_self=True):
-        if list(layer.children()):
-            continue  # paddle.flops only hooks leaves
+    b, c, h, w = (int(v) for v in x.shape)
+    e = layer.num_experts
+    kernel = _numel(layer.weight.shape[1:])  # O * C/g * kh * kw
+    has_bias = layer.bias is not None
+    routing = b * c * (h * w + 1) + b * e * c
+    mixing = b * e * kernel + (b * e * layer.outplanes if has_bias else 0)
+    per_output = kernel // layer.outplanes + (1 if has_bias else 0)
+    return routing + mixing + _numel(y.shape) * per_output
+
+
+def acmix_flops(layer, x, y):
+    """ACmix (arXiv:2111.14556), either ``impl``: the notebook's ops, each counted as a layer.
+
+    With x [B, Cin, H, W], y [B, O, Ho, Wo], c = head_dim, heads h (O = h*c), attention
+    window k x k, conv-path kernel kc x kc:
+
+    * q, k, v: three 1x1 convs with bias, 3*B*O*H*W*(Cin + 1);
+    * positional encoding ``conv_p`` (2 -> c, bias) on the coordinate grid, once per
+      forward: c*H*W*3;
+    * attention: per output position, head and window position one dot product of length c
+      for q.k and one multiply-add per channel for attn.v: 2*B*O*Ho*Wo*k^2 MACs (the
+      notebook's windowed math; scaling, softmax and the positional-encoding adds are 0);
+    * ``fc`` (1x1, 3h -> kc^2, no bias) over [B, 3h, c, H*W]: B*kc^2*c*H*W*3h;
+    * ``dep_conv`` (grouped, kc^2*c -> O, groups c, kc x kc, one shared bias):
+      B*O*Ho*Wo*(kc^2*kc^2 + 1);
+    * ``rate1 * att + rate2 * conv``: element-wise, 0.
+    """
+    b, cin, h, w = (int(v) for v in x.shape)
+    o, c, heads = layer.out_planes, layer.head_dim, layer.head
+    outputs = _numel(y.shape)  # B*O*Ho*Wo
+    kk_conv = layer.kernel_conv * layer.kernel_conv
+    qkv = 3 * b * o * h * w * (cin + 1)
+    pos = c * h * w * (2 + 1)
+    attention = 2 * outputs * layer.kernel_att * layer.kernel_att
+    fc = b * kk_conv * c * h * w * 3 * heads
+    dep = outputs * (_numel(layer.dep_conv.weight.shape[1:]) + 1)
+    return qkv + pos + attention + fc + dep
+
+
+def nam_flops(layer, x, y):
+    """NAM (arXiv:2111.12419): its batch norms, 2 per element each (paddle's BN rule).
+
+    The channel gate's ``BatchNorm2D`` over x [N, C, H, W] counts 2*N*C*H*W, and with
+    ``spatial=True`` the pixel gate's ``BatchNorm1D`` over [N, H*W, C] another 2*N*C*H*W
+    (paddle.flops has no rule for ``BatchNorm1D`` and would count it 0). The weighting by
+    |gamma|/sum|gamma|, the sigmoid and the gate product are element-wise: 0, like every
+    residual add and activation elsewhere in the models.
+    """
+    branches = 1 if layer.bn_spatial is None else 2
+    return branches * 2 * _numel(x.shape)
+
+
+# Custom layer class -> rule(layer, input tensor, output tensor) -> int FLOPs of the whole
+# layer (children included). Subclasses use their nearest listed base class's rule.
+CUSTOM_FLOPS = {
+    CondConv2D: condconv_flops,
+    ACmix: acmix_flops,
+    NAM: nam_flops,
+}
+
+
+def _custom_rule(layer):
+    for cls in type(layer).__mro__:
+        if cls in CUSTOM_FLOPS:
+            return CUSTOM_FLOPS[cls]
+    return None
+
+
+def _plan(layer, seen, custom, leaves, uncounted):
+    """Sorts ``layer``'s subtree into custom layers (counted whole), ruled leaves and
+    zero-counted leaf type names. A custom layer's descendants are not visited."""
+    if id(layer) in seen:  # a layer shared by two parents is hooked once
+        return
+    seen.add(id(layer))
+    rule = _custom_rule(layer)
+    if rule is not None:
+        custom.append((layer, rule))
+        return
+    children = list(layer.children())
+    if not children:
         rule = PADDLE_FLOPS_RULES.get(type(layer))
         if rule is None:
             uncounted.add(type(layer).__name__)
-            continue
+        else:
+            leaves.append((layer, rule))
+        return
+    for child in children:
+        _plan(child, seen, custom, leaves, uncounted)
+
+
+def count_flops(model, input_size=(3, 32, 32)):
+    """FLOPs of one forward pass at batch 1 (conventions and rules: module doc).
+
+    Args:
+        model: ``nn.Layer`` (run in eval mode, no grad; its mode is restored). Nothing is
+            left in its state dict or attributes.
+        input_size: C, H, W.
+
+    Returns:
+        ``(flops int, sorted names of leaf layer types counted as zero)``; leaves inside a
+        ``CUSTOM_FLOPS`` layer are covered by its rule and never listed.
+    """
+    custom, leaves, uncounted = [], [], set()
+    _plan(model, set(), custom, leaves, uncounted)
+    custom_total = [0]
+    handles = []
+
+    def custom_hook(rule):
+        def hook(layer, inputs, output):
+            custom_total[0] += int(rule(layer, inputs[0], output))
+        return hook
+
+    for layer, rule in leaves:
         layer.total_ops = 0  # plain attribute, not a buffer: never reaches the state dict
         handles.append(layer.register_forward_post_hook(rule))
-        counted.append(layer)
+    for layer, rule in custom:
+        handles.append(layer.register_forward_post_hook(custom_hook(rule)))
     was_training = model.training
     model.eval()
     try:
         with paddle.no_grad():
             model(paddle.zeros([1] + [int(v) for v in input_size]))
-        total = sum(int(layer.total_ops) for layer in counted)
+        total = sum(int(layer.total_ops) for layer, _ in leaves) + custom_total[0]
     finally:
         for handle in handles:
             handle.remove()
-        for layer in counted:
-            del layer.total_ops
+        for layer, _ in leaves:
+            if hasattr(layer, "total_ops"):
+                del layer.total_ops
         model.train() if was_training else model.eval()
     return total, sorted(uncounted)
 
@@ -76,8 +207,8 @@ def summarize(model, input_size=(3, 32, 32)):
 
     Returns:
         dict ``table`` (paddle.summary's per-layer text), ``total_params`` (BN statistics
-        included), ``trainable_params``, ``flops`` (paddle.flops, batch 1) and
-        ``uncounted_types`` (leaf layer types paddle.flops counted as zero).
+        included), ``trainable_params``, ``flops`` (``count_flops``, batch 1) and
+        ``uncounted_types`` (leaf layer types counted as zero).
     """
     shape = [1] + [int(v) for v in input_size]
     was_training = model.training
@@ -123,9 +254,10 @@ def format_summary(name, info, input_size):
              f"model: {name}   input: {list(input_size)}",
              f"parameters: total {info['total_params']:,} (BN running statistics included), "
              f"trainable {info['trainable_params']:,}",
-             f"FLOPs (paddle.flops, batch 1): {info['flops']:,}"]
+             f"FLOPs (paddle.flops conventions, batch 1): {info['flops']:,}"]
     if info["uncounted_types"]:
-        lines.append(f"  counted as zero by paddle.flops: {', '.join(info['uncounted_types'])}")
-    lines.append("  (functional ops inside layers -- CondConv's expert conv, ACmix's attention, "
-                 "NAM's gate -- are not counted either)")
+        lines.append(f"  leaf layers counted as zero (no paddle.flops rule): "
+                     f"{', '.join(info['uncounted_types'])}")
+    lines.append("  (CondConv2D, ACmix and NAM are counted whole by CUSTOM_FLOPS in "
+                 "paddle_repro/models/summary.py; element-wise ops and activations count 0)")
     return "\n".join(lines)
