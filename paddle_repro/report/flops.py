@@ -2,15 +2,18 @@
 
 The counting itself lives in :func:`paddle_repro.models.summary.count_flops` (``paddle.flops``'s
 own per-layer rules driven through our hooks, because ``paddle.flops`` crashes on Paddle 3.x
-with NumPy 2). This module only adapts it to the tables: an int per image plus the note that
-tables print under the FLOPs column.
+with NumPy 2, plus ``CUSTOM_FLOPS`` rules for the project's custom layers). This module only
+adapts it to the tables: an int per image plus the note that tables print under the FLOPs
+column.
 """
 from paddle_repro.models.summary import count_flops as _count_flops
 
-NOTE = ("FLOPs = paddle.flops' rules (multiply-accumulates of Conv/Linear, 2x BatchNorm elements, "
-        "average pooling) for one image; functional ops inside custom layers (CondConv2D's "
-        "per-sample conv, ACmix attention, NAM's gate) are not counted, so those rows are lower "
-        "bounds.")
+NOTE = ("FLOPs = multiply-accumulates for one image by paddle.flops' conventions: Conv/Linear/"
+        "matmul MACs (+1 per output with bias), 2 per BatchNorm element, average pooling; "
+        "activations, softmax and element-wise ops 0. CondConv2D (routing, kernel mixing, "
+        "per-sample conv), ACmix (1x1 projections, windowed q.k and attn.v, shift conv) and "
+        "NAM (its BatchNorms) are counted whole by paddle_repro.models.summary.CUSTOM_FLOPS, "
+        "the same for every impl.")
 
 
 def count_flops(model, image_shape):
