@@ -206,6 +206,25 @@ def test_loader_sharding_is_disjoint_and_complete():
     assert set(np.concatenate(shards)) == set(range(11))
 
 
+def test_eval_sharding_has_no_repeats():
+    for m, sizes in ((11, [6, 5]), (1, [1, 0])):  # uneven, and a rank with nothing at all
+        shards = [B.BatchedLoader(IMGS[:m], LABELS[:m], TRAIN, batch_size=4, shuffle=True,
+                                  seed=0, num_replicas=2, rank=r, pad_shards=False)
+                  for r in range(2)]
+        idx = [s.indices(0) for s in shards]
+        assert [len(i) for i in idx] == sizes
+        assert sorted(np.concatenate(idx).tolist()) == list(range(m))  # each sample once
+        assert [sum(int(y.shape[0]) for _, y in s) for s in shards] == sizes
+        assert [len(s) for s in shards] == [-(-k // 4) for k in sizes]
+
+
+def test_training_shards_stay_equal_when_padding_exceeds_the_data():
+    # 1 image over 3 ranks: every rank still gets one sample, so steps stay in lockstep.
+    shards = [B.BatchedLoader(IMGS[:1], LABELS[:1], TRAIN, batch_size=4, num_replicas=3,
+                              rank=r).indices(0) for r in range(3)]
+    assert [s.tolist() for s in shards] == [[0], [0], [0]]
+
+
 def test_worker_error_reaches_the_caller():
     bad = [np.zeros((8, 8, 3), np.uint8)] * 4  # smaller than the crop: a clear error
     dl = B.BatchedLoader(bad, np.zeros(4), TRAIN, batch_size=2, num_workers=2)

@@ -7,8 +7,10 @@ and slightly over-weights a short last batch otherwise.
 Under data parallel every rank evaluates its shard and the *counts* (loss sum, correct
 top-1/top-k, images, per-class hits and totals) are summed with ``all_reduce``.
 ``DistributedBatchSampler`` pads the index list so every rank gets the same number of
-samples; those padded repeats are found from the samplers' index lists and masked out, so
-each test image is counted exactly once.
+samples; those padded repeats are found from the samplers' index lists and masked out. The
+batched pipeline's eval loader (``mode="test"``) shards without padding, so it needs no mask.
+Either way each test image is counted exactly once; shards may differ in size (a rank may
+even have none), which is fine because only counts are reduced.
 
 Throughput "the notebooks' way" (000/002): wall time of one pass over the whole eval loader
 in eval mode under ``no_grad``, data loading included; images / seconds. The notebooks
@@ -52,6 +54,14 @@ def _padding_mask(loader):
     return masks
 
 
+def _check_batched_shards(loader):
+    """A batched loader sharded WITH padding would count repeats; refuse it clearly."""
+    if getattr(loader, "num_replicas", 1) > 1 and getattr(loader, "pad_shards", False):
+        raise ValueError("distributed evaluation got a batched loader with padded shards "
+                         "(pad_shards=True repeats samples); build the eval loader with "
+                         "mode='test' (build_loader) or BatchedLoader(..., pad_shards=False)")
+
+
 def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
     """Evaluates ``model`` over ``loader`` in eval mode.
 
@@ -70,7 +80,10 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
     """
     was_training = model.training
     model.eval()
-    masks = _padding_mask(loader) if distributed else None
+    masks = None
+    if distributed:
+        _check_batched_shards(loader)
+        masks = _padding_mask(loader)
     k = min(topk, num_classes)
     loss_sum, hit1, hitk, n = 0.0, 0, 0, 0
     cls_hit = np.zeros(num_classes, np.int64)
@@ -93,7 +106,7 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
             n += int(keep.sum())
             cls_hit += np.bincount(y[correct1], minlength=num_classes)[:num_classes]
             cls_tot += np.bincount(y[keep], minlength=num_classes)[:num_classes]
-    if distributed and dist.get_world_size() > 1 and masks is not None:
+    if distributed and dist.get_world_size() > 1:  # every rank joins, even with no batches
         counts = paddle.to_tensor(np.concatenate([[loss_sum, hit1, hitk, n], cls_hit, cls_tot])
                                   .astype(np.float64))
         dist.all_reduce(counts)
