@@ -127,3 +127,42 @@ def test_collect_sums_over_submodules():
     # default γ = 1: 0.5 * (6 + 4); the λ=0 module contributes nothing
     np.testing.assert_allclose(float(collect_sparsity_loss(seq)), 5.0, rtol=1e-6)
     assert collect_sparsity_loss(paddle.nn.Sequential(NAM(C))) is None
+
+
+def test_fast_form_uses_the_layers_bn_settings_over_several_steps():
+    # The folded form calls F.batch_norm itself, so it must take momentum/epsilon from the
+    # BN layer (not Paddle's defaults) and keep the running statistics in step with the
+    # notebook over several updates, then agree in eval mode with those statistics.
+    ref, ours = _pair("fast")
+    for bn in (ref.Channel_Att.bn2, ours.bn_channel):
+        bn._momentum, bn._epsilon = 0.5, 1e-2
+    ref.train(), ours.train()
+    for seed in (10, 11, 12):
+        ref(_input(seed)), ours(_input(seed))
+    for name in ("_mean", "_variance"):
+        np.testing.assert_allclose(getattr(ours.bn_channel, name).numpy(),
+                                   getattr(ref.Channel_Att.bn2, name).numpy(), rtol=1e-6,
+                                   atol=1e-7)
+    ref.eval(), ours.eval()
+    x = _input(13)
+    np.testing.assert_allclose(ours(x).numpy(), ref(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_fast_form_with_frozen_bn_parameters():
+    # γ, β frozen (stop_gradient): the folded affine must still give the notebook's output and
+    # input gradient, and leave the frozen parameters without gradients.
+    ref, ours = _pair("fast")
+    for bn in (ref.Channel_Att.bn2, ours.bn_channel):
+        bn.weight.stop_gradient = True
+        bn.bias.stop_gradient = True
+    x_ref, x_ours = _input(20), _input(20)
+    y_ref, y_ours = ref(x_ref), ours(x_ours)
+    np.testing.assert_allclose(y_ours.numpy(), y_ref.numpy(), rtol=1e-5, atol=1e-6)
+    y_ref.sum().backward(), y_ours.sum().backward()
+    np.testing.assert_allclose(x_ours.grad.numpy(), x_ref.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert ours.bn_channel.weight.grad is None and ours.bn_channel.bias.grad is None
+
+
+def test_state_dict_keys_do_not_depend_on_impl():
+    keys = {impl: sorted(NAM(C, impl=impl).state_dict()) for impl in ("fast", "notebook")}
+    assert keys["fast"] == keys["notebook"]

@@ -5,9 +5,13 @@ varies: ``M_c(x) = sigmoid(BN(x) * |γ| / Σ|γ|)``, output ``x * M_c(x)``.
 
 Relation to the notebook (seed 003, ``Att`` wrapping ``Channel_Att``):
 
-* Default ``impl="fast"`` broadcasts the channel weights as ``[1, C, 1, 1]`` instead of the
-  notebook's two transposes (NCHW → NHWC, multiply, → NCHW). The products are the same
-  numbers, so outputs and gradients match; ``impl="notebook"`` keeps the transpose form.
+* Default ``impl="fast"`` folds the channel weights ``w = |γ|/Σ|γ|`` into the BN affine:
+  ``BN(x) * w = x̂ * (γ*w) + β*w``, so one ``F.batch_norm`` call with ``weight=γ*w`` and
+  ``bias=β*w`` replaces the notebook's BN, two transposes and multiply (two fewer full-tensor
+  passes forward and backward than broadcasting ``w``). Same function, so outputs and
+  gradients (γ still gets its gradient through both the affine and ``w``) match to float
+  rounding; the BN running statistics are updated by the same op with the same momentum,
+  so they match exactly. ``impl="notebook"`` keeps the transpose form as the reference.
 * Parameter names: the notebook's ``nam.Channel_Att.bn2.*`` is our ``nam.bn_channel.*``
   (``NOTEBOOK_KEY_MAP`` below; ``paddle_repro.models.weights`` applies it).
 * Like the notebook (and unlike the official PyTorch code, which reads ``bn.weight.data``),
@@ -47,7 +51,8 @@ class NAM(nn.Layer):
 
     Args:
         channels: C, channels of the input.
-        impl: ``"fast"`` (broadcast) or ``"notebook"`` (the seed's transpose form).
+        impl: ``"fast"`` (``w`` folded into the BN affine) or ``"notebook"`` (the seed's
+            transpose form).
         spatial: add the paper's pixel-attention branch (needs ``spatial_size``).
         spatial_size: H*W of the inputs, required when ``spatial`` is True.
         sparsity: λ of the L1 penalty returned by ``sparsity_loss()``; 0 disables it.
@@ -72,14 +77,21 @@ class NAM(nn.Layer):
         self.bn_spatial = nn.BatchNorm1D(spatial_size) if spatial else None
 
     def _channel_gate(self, x):
-        residual = x
-        y = self.bn_channel(x)
-        w = _scale_weights(self.bn_channel)
+        bn = self.bn_channel
+        w = _scale_weights(bn)
         if self.impl == "fast":
-            y = y * w.reshape([1, -1, 1, 1])
+            # BN(x) * w with w folded into the [C]-sized affine: the scaling costs C
+            # multiplies instead of a pass over the whole tensor. Every other argument is
+            # what ``nn.BatchNorm2D.forward`` passes, so train/eval behaviour and the
+            # running-statistics update (momentum convention included) are the layer's own.
+            y = F.batch_norm(x, bn._mean, bn._variance, weight=bn.weight * w,
+                             bias=bn.bias * w, training=self.training, momentum=bn._momentum,
+                             epsilon=bn._epsilon, data_format=bn._data_format,
+                             use_global_stats=bn._use_global_stats)
         else:  # the notebook: NCHW -> NHWC so w broadcasts on the last axis, then back
+            y = bn(x)
             y = paddle.multiply(w, y.transpose([0, 2, 3, 1])).transpose([0, 3, 1, 2])
-        return F.sigmoid(y) * residual
+        return F.sigmoid(y) * x
 
     def _spatial_gate(self, x):
         n, c, h, w = x.shape
