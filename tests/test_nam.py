@@ -166,3 +166,20 @@ def test_fast_form_with_frozen_bn_parameters():
 def test_state_dict_keys_do_not_depend_on_impl():
     keys = {impl: sorted(NAM(C, impl=impl).state_dict()) for impl in ("fast", "notebook")}
     assert keys["fast"] == keys["notebook"]
+
+
+def test_spatial_branch_in_eval_mode_equals_bn_then_weights():
+    # the pixel branch folds |λ|/Σ|λ| into its BN affine; in eval mode (running statistics)
+    # that must equal the unfolded "BN, then multiply" form.
+    nam = NAM(C, spatial=True, spatial_size=H * W)
+    _randomize_bn(nam.bn_channel, 6)
+    _randomize_bn(nam.bn_spatial, 7)
+    nam.eval()
+    x = _input(8)
+    gated = nam._channel_gate(x)
+    bn = nam.bn_spatial
+    p = gated.reshape([3, C, H * W]).transpose([0, 2, 1])
+    lam = bn.weight.abs() / bn.weight.abs().sum()
+    expected = paddle.nn.functional.sigmoid(bn(p) * lam.reshape([1, -1, 1]))
+    expected = expected.transpose([0, 2, 1]).reshape([3, C, H, W]) * gated
+    np.testing.assert_allclose(nam(x).numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
