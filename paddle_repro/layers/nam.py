@@ -9,9 +9,10 @@ Relation to the notebook (seed 003, ``Att`` wrapping ``Channel_Att``):
   ``BN(x) * w = x̂ * (γ*w) + β*w``, so one ``F.batch_norm`` call with ``weight=γ*w`` and
   ``bias=β*w`` replaces the notebook's BN, two transposes and multiply. Against merely
   broadcasting ``w`` this saves one full-tensor pass forward, two backward (the multiply's
-  input gradient and its ∂w reduction) and one saved activation; measured ResNet50-NAM
-  train-step time over the fair ResNet50, 1 thread, batch 16 at 32x32 (Paddle 3.3.1):
-  notebook 1.21, broadcast 1.11, folded 1.03. Same function, so outputs and
+  input gradient and its ∂w reduction) and one saved activation. Measured ResNet50-NAM
+  train-step time over the fair ResNet50 (1 thread, batch 16 at 32x32, medians of CPU time,
+  one interleaved run per Paddle): notebook 1.21 / broadcast 1.11 / folded 1.03 on 3.3.1,
+  1.46 / 1.11 / 1.04 on 2.6.2 (the shared machine adds about ±5%). Same function, so outputs and
   gradients (γ still gets its gradient through both the affine and ``w``) match to float
   rounding; the BN running statistics are updated by the same op with the same momentum,
   so they match exactly. ``impl="notebook"`` keeps the transpose form as the reference.
