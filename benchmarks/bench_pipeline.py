@@ -5,7 +5,7 @@ the configs) this times, in one process and interleaved (paddle, batched, paddle
 
 * ``paddle``: the project's faithful path, ``build_loader`` with ``pipeline: paddle``
   (paddle.vision transforms per image + ``paddle.io.DataLoader``);
-* ``batched``: ``pipeline: batched`` (``paddle_repro/data/batched.py``);
+* ``batched``: ``pipeline: batched`` (``paddle_repro/data/batched/``);
 * for the CondConv recipe also the notebook's literal code path: ``paddle.vision``
   ``Compose`` (``ToTensor`` making a Paddle tensor per image) on
   ``paddle.vision.datasets.Cifar10`` (cv2 backend) + ``DataLoader``.

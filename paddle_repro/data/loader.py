@@ -4,9 +4,8 @@ Not a paper module. The notebooks used ``paddle.io.DataLoader`` with unseeded wo
 augmentations differed run to run; here every worker seeds Python's ``random`` (which
 paddle.vision transforms use) and numpy from ``(seed, epoch, worker id)``, so a run is
 repeatable and workers never share a random stream. ``pipeline: batched`` (a faster
-numpy/cv2 batch path) lives in ``paddle_repro/data/batched.py``.
+numpy/cv2 batch path) lives in the package ``paddle_repro/data/batched/``.
 """
-import importlib.util
 import random
 
 import numpy as np
@@ -57,10 +56,6 @@ class SeededDataLoader(paddle.io.DataLoader):
         return super().__iter__()
 
 
-def _batched_available():
-    return importlib.util.find_spec("paddle_repro.data.batched") is not None
-
-
 def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     """Dataset + loader for one split.
 
@@ -78,9 +73,6 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     """
     pipeline = split_cfg.get("pipeline", "paddle")
     if pipeline == "batched":
-        if not _batched_available():
-            raise ValueError("pipeline `batched` needs paddle_repro/data/batched.py, which this "
-                             "checkout does not have; use `pipeline: paddle`.")
         from .batched import build_batched_loader
         return build_batched_loader(dataset_cfg, split_cfg, mode, seed, distributed)
     if pipeline != "paddle":
