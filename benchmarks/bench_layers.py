@@ -360,6 +360,8 @@ def main(argv=None):
                    help="comma-separated: " + ", ".join(SUITES))
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
     p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
+    p.add_argument("--stock-mkl", action="store_true",
+                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 10, quick 3)")
     p.add_argument("--no-memory", action="store_true", help="skip the subprocess memory runs")
     p.add_argument("--json", default=None, help="also write env + rows to this JSON file")
@@ -368,7 +370,7 @@ def main(argv=None):
     unknown = [n for n in names if n not in SUITES]
     if unknown:
         p.error(f"unknown layer(s) {', '.join(unknown)}; valid: {', '.join(SUITES)}")
-    harness.configure_threads(args.threads)
+    harness.configure_threads(args.threads, args.stock_mkl)
     env = harness.environment()
     print("# Layer benchmarks\n" + harness.format_header(env) + "\n", flush=True)
     repeats = args.repeats or (3 if args.quick else 10)

@@ -283,6 +283,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, fewer repeats")
     p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
+    p.add_argument("--stock-mkl", action="store_true",
+                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--threads-matrix", action="store_true",
                    help="only the thread-setting comparison (1 / 2 / 2+PASSIVE)")
@@ -294,7 +296,7 @@ def main(argv=None):
     if args.threads_matrix:
         print(thread_markdown(thread_matrix(args.quick)))
         return
-    harness.configure_threads(args.threads)
+    harness.configure_threads(args.threads, args.stock_mkl)
     res = run(args.quick)
     print(harness.format_header(res["env"]))
     print(markdown(res))

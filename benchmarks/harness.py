@@ -41,13 +41,24 @@ ROOT = os.path.dirname(HERE)
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
-def configure_threads(threads):
-    """Sets the thread variables for this process and its children. Call before importing paddle."""
+def configure_threads(threads, stock_mkl=False):
+    """Sets the thread variables for this process and its children. Call before importing paddle.
+
+    Also applies what the tools apply (``paddle_repro.cpu_blas``: MKL's AVX2 kernels on AMD
+    CPUs) unless ``stock_mkl``, so benchmarks time what ``tools/train.py`` runs. Both sides of
+    every comparison share the process, hence the setting.
+    """
     if "paddle" in sys.modules:
         raise RuntimeError("configure_threads() must run before paddle is imported: "
                            "OpenMP reads OMP_NUM_THREADS once, at start-up.")
     for var in THREAD_VARS:
         os.environ[var] = str(threads)
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from paddle_repro import cpu_blas
+    if stock_mkl:
+        os.environ[cpu_blas.OPT_OUT] = "0"
+    return cpu_blas.use_avx2_mkl_on_amd()
 
 
 def environment():
@@ -62,9 +73,28 @@ def environment():
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "unset (Paddle uses 1)"),
         "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "unset"),
+        "cpu": _cpu_model(),
+        "MKL dispatch": _mkl_status(),
         "memory_method": "paddle host allocator peak (alloc_mb) + peak-RSS (VmHWM) delta (rss_mb), "
                          "fresh subprocess per measurement",
     }
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")),
+                        "?")
+    except OSError:
+        return "?"
+
+
+def _mkl_status():
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from paddle_repro.cpu_blas import OPT_OUT, status
+    note = " (stock: --stock-mkl)" if os.environ.get(OPT_OUT) == "0" else ""
+    return status() + note
 
 
 def format_header(env):

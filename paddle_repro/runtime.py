@@ -90,8 +90,9 @@ def set_paddle_rng_state(state):
 
 def versions():
     """Versions that matter for reproducing numbers."""
+    from .cpu_blas import status
     return {"python": platform.python_version(), "paddle": paddle.__version__,
-            "numpy": np.__version__}
+            "numpy": np.__version__, "mkl_dispatch": status()}
 
 
 def world_size():

@@ -26,6 +26,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, few repeats")
     p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
+    p.add_argument("--stock-mkl", action="store_true",
+                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
     p.add_argument("--only", default=",".join(PARTS), help="subset of " + ", ".join(PARTS))
     p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
@@ -35,11 +37,12 @@ def main(argv=None):
     bad = sorted(set(only) - set(PARTS))
     if bad:
         p.error(f"unknown part(s) {bad}; valid: {', '.join(PARTS)}")
-    harness.configure_threads(args.threads)  # before anything imports paddle
+    harness.configure_threads(args.threads, args.stock_mkl)  # before anything imports paddle
     sections, results = [], {}
     if "layers" in only:  # first: bench_layers re-checks that paddle is not imported yet
         import bench_layers
-        flags = ["--threads", str(args.threads)] + (["--quick", "--no-memory"] if args.quick else [])
+        flags = (["--threads", str(args.threads)] + (["--stock-mkl"] if args.stock_mkl else [])
+                 + (["--quick", "--no-memory"] if args.quick else []))
         results["layers"] = bench_layers.main(flags)
         sections.append(("Layers (benchmarks/bench_layers.py)",
                          bench_layers.markdown(results["layers"]) if results["layers"] else

@@ -12,6 +12,10 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 # images are decoded; importing it first is harmless everywhere.
 import cv2  # noqa: E402,F401
 
+from paddle_repro.cpu_blas import use_avx2_mkl_on_amd  # noqa: E402
+
+use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
+
 from paddle_repro.engine.cli import parse_args, run  # noqa: E402
 
 

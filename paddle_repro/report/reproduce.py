@@ -103,6 +103,7 @@ def plan_runs(spec, output, seeds=None, quick=False, overrides=()):
 def machine_lines(quick, spec, wall_s, summaries):
     """The header of a table: scale, hardware, versions, wall time."""
     import paddle
+    from paddle_repro.cpu_blas import status as mkl_status
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -115,8 +116,9 @@ def machine_lines(quick, spec, wall_s, summaries):
         lines.append("**QUICK RUN -- not the notebook's scale**: overrides "
                      + ", ".join(f"`{o}`" for o in spec["quick"]) + ".")
     lines.append(f"Measured on: {cpu} ({os.cpu_count()} logical CPUs, OMP_NUM_THREADS="
-                 f"{os.environ.get('OMP_NUM_THREADS', 'unset')}), device {', '.join(devices) or '?'}; "
-                 f"Paddle {paddle.__version__}, Python {platform.python_version()}.")
+                 f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {mkl_status()}), device "
+                 f"{', '.join(devices) or '?'}; Paddle {paddle.__version__}, Python "
+                 f"{platform.python_version()}.")
     train_s = sum(s.get("wall_time_s") or 0.0 for s in summaries)
     lines.append(f"Wall time of this command: {wall_s:.0f} s (training wall time summed over "
                  f"runs, including earlier sessions: {train_s:.0f} s).")
