@@ -170,7 +170,7 @@ _SHUF = [dict(cin=24, cout=48, size=32), dict(cin=48, cout=48, size=16),
 SUITES = {
     "condconv": Suite(
         build="bench_layers:build_condconv",
-        variants=["notebook", "auto", "bmm", "per_expert", "grouped", "loop"],
+        variants=["notebook", "auto", "bmm", "per_expert", "loop"],  # auto = grouped
         shapes=[dict(s, batch=b) for b in (64, 512) for s in _ALEX],
         quick=[dict(_ALEX[0], batch=64), dict(_ALEX[0], batch=512)],
         requires="paddle_repro.layers.condconv", label=_conv_label),

@@ -65,6 +65,9 @@ def main(argv=None):
         results["threads"] = bench_models.thread_matrix(args.quick)
         sections.append(("Thread settings (bench_models.py --threads-matrix; ms, ratio to "
                          "the first column)", bench_models.thread_markdown(results["threads"])))
+    import targets
+    results["targets"] = targets.check(results)
+    sections.insert(0, ("Targets (issue 6), from this run", targets.markdown(results["targets"])))
     env = harness.environment()  # after the runs: the load average at the end
     env_lines = harness.format_header(env)
     print("\n" + env_lines + "\n\n" + "\n\n".join(f"## {t}\n\n{b}" for t, b in sections))

@@ -25,8 +25,9 @@ Three formulations of the same function (``impl``):
 - ``"per_expert"``: by linearity ``conv(x, sum_e r_e W_e) = sum_e r_e conv(x, W_e)``: one
   ordinary conv of the whole batch with all E experts stacked as output channels, then the
   routing mix. Never builds per-sample kernels, so it needs far less memory at large batch.
-- ``"auto"`` (default): ``bmm`` when no gradient is needed (inference), ``grouped`` when one
-  is (training); the measurements behind this rule are in ``_pick_impl``.
+- ``"auto"`` (default): the notebook's ``grouped``, which no other formulation beat on every
+  shape and BLAS measured; the measurements are in ``_pick_impl``. Pick ``per_expert`` for
+  low memory (~10x less at E=2), and time ``bmm`` / ``per_expert`` on your own machine.
 
 All impls agree with the notebook to float rounding, forward and backward (tests). No impl
 loops over samples in Python. Deviations from the notebook: ``kernel_size``, ``stride``,
@@ -49,16 +50,21 @@ def _pair(v, name):
 
 
 def _pick_impl(needs_grad):
-    """The rule behind ``impl="auto"``, from benchmarks/bench_layers.py (see its README).
+    """The rule behind ``impl="auto"``: the notebook's grouped conv, with or without grad.
 
-    CPU, AlexNet shapes (B in {64, 512}, 7x7, 128->192, E=2), one thread, same run:
-    forward without grad, bmm was 1.1-1.5x faster than the notebook's grouped conv; with
-    backward the two were equal within the run-to-run noise (+-20% on the shared machine)
-    and bmm needs ~25% more memory (it keeps the im2col columns). So: bmm for inference,
-    the notebook's grouped conv when gradients are needed. per_expert (E times the conv
-    FLOPs, ~0.7x the speed, ~10x less memory at E=2) is never picked automatically.
+    Measured with benchmarks/bench_layers.py at AlexNet's CondConv shapes (B 64 and 512, 7x7,
+    128->192, E=2) and at (16, 64, 15, 15) with E=2 and 4, one thread, AMD EPYC, ratios
+    within one run. No other formulation was faster everywhere, so none is picked:
+
+    - with gradients, grouped, bmm and per_expert were equal within run-to-run noise;
+    - without gradients, the winner depends on the BLAS: with MKL's stock dispatch bmm was
+      1.0-1.1x the notebook and per_expert 0.3-0.8x; with MKL's AVX2 kernels (what the tools
+      run on AMD, paddle_repro/cpu_blas.py) bmm was 0.8-0.9x, and per_expert 1.3-1.4x at
+      E=2 on 7x7 maps but 0.3-0.6x at 15x15 or E=4.
+
+    ``needs_grad`` is kept so a future rule can tell training from inference.
     """
-    return "grouped" if needs_grad else "bmm"
+    return "grouped"
 
 
 class RoutingAttention(nn.Layer):
