@@ -6,31 +6,14 @@ import pytest
 
 from paddle_repro.models import build_model, count_params, load_weights
 from paddle_repro.models.resnet import ResNet
+from tests.helpers import input_tensor, randomize_bns
 from tests.reference import notebook_resnet_nam as nb
-
-
-def _randomize_bns(model, seed):
-    # Random BN affine + running stats (γ sometimes negative: NAM uses |γ|).
-    rng = np.random.RandomState(seed)
-    for layer in model.sublayers():
-        if isinstance(layer, paddle.nn.BatchNorm2D):
-            n = layer.weight.shape[0]
-            layer.weight.set_value((rng.randn(n) * 0.5 + 0.5).astype("float32"))
-            layer.bias.set_value((0.1 * rng.randn(n)).astype("float32"))
-            layer._mean.set_value((0.1 * rng.randn(n)).astype("float32"))
-            layer._variance.set_value((1 + 0.2 * rng.rand(n)).astype("float32"))
-
-
-def _x(shape, seed=0):
-    x = paddle.to_tensor(np.random.RandomState(seed).randn(*shape).astype("float32"))
-    x.stop_gradient = False
-    return x
 
 
 def test_resnet18_nam_equals_notebook_outputs_and_grads(tmp_path):
     paddle.seed(0)
     ref = nb.resnet18(num_classes=7)
-    _randomize_bns(ref, 1)
+    randomize_bns(ref, 1, gamma_mean=0.5, gamma_std=0.5)
     path = tmp_path / "nb_resnet18.pdparams"
     paddle.save(ref.state_dict(), str(path))
     ours = build_model("resnet18_nam", num_classes=7)
@@ -40,7 +23,7 @@ def test_resnet18_nam_equals_notebook_outputs_and_grads(tmp_path):
         for m in (ref, ours):
             m.train() if train else m.eval()
             m.clear_gradients()
-        x_r, x_o = _x((2, 3, 16, 16)), _x((2, 3, 16, 16))
+        x_r, x_o = input_tensor((2, 3, 16, 16)), input_tensor((2, 3, 16, 16))
         y_r, y_o = ref(x_r), ours(x_o)
         np.testing.assert_allclose(y_o.numpy(), y_r.numpy(), rtol=1e-4, atol=1e-5)
         y_r.sum().backward()
@@ -61,7 +44,7 @@ def test_resnet50_nam_count_and_forward_equal_notebook():
     assert count_params(ref) == count_params(ours)
     load_weights(ours, ref.state_dict())
     ref.eval(), ours.eval()
-    x = _x((2, 3, 32, 32))
+    x = input_tensor((2, 3, 32, 32))
     np.testing.assert_allclose(ours(x).numpy(), ref(x).numpy(), rtol=1e-4, atol=1e-5)
 
 
@@ -99,12 +82,12 @@ def test_resnet50_imagenet_is_paddle_vision_resnet50(tmp_path):
     vision = paddle.vision.models.resnet50()
     ours = build_model("resnet50_imagenet")
     assert list(ours.state_dict()) == list(vision.state_dict())
-    _randomize_bns(vision, 3)
+    randomize_bns(vision, 3, gamma_mean=0.5, gamma_std=0.5)
     path = tmp_path / "vision_resnet50.pdparams"
     paddle.save(vision.state_dict(), str(path))
     assert load_weights(ours, str(path))["format"] == "paddle"
     vision.eval(), ours.eval()
-    x = _x((2, 3, 32, 32))
+    x = input_tensor((2, 3, 32, 32))
     np.testing.assert_allclose(ours(x).numpy(), vision(x).numpy(), rtol=1e-4, atol=1e-5)
     assert ours(x).shape == [2, 1000]
 
@@ -113,7 +96,7 @@ def test_regularization_loss_is_lambda_times_l1_of_nam_gammas():
     assert build_model("resnet18").regularization_loss() is None
     assert build_model("resnet18_nam").regularization_loss() is None  # λ = 0: notebook
     model = build_model("resnet18_nam", nam_lambda=1e-4)
-    _randomize_bns(model, 4)
+    randomize_bns(model, 4, gamma_mean=0.5, gamma_std=0.5)
     gammas = [l.bn_channel.weight.numpy() for l in model.sublayers()
               if type(l).__name__ == "NAM"]
     assert len(gammas) == 8  # one per BasicBlock
@@ -127,7 +110,7 @@ def test_nam_spatial_runs_and_sizes_bns_per_stage():
              if type(l).__name__ == "NAM"]
     assert sizes == [256, 256, 64, 64, 16, 16, 4, 4]  # 16x16, 8x8, 4x4, 2x2 stages
     model.train()
-    x = _x((2, 3, 16, 16))
+    x = input_tensor((2, 3, 16, 16))
     model(x).sum().backward()
     assert x.grad is not None
     with pytest.raises(ValueError, match="image_size"):

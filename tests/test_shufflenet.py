@@ -7,25 +7,8 @@ from paddle_repro.layers.shuffle import (ShuffleBasicUnit, ShuffleDownUnit, chan
                                          channel_split)
 from paddle_repro.models import count_params, load_weights
 from paddle_repro.models.shufflenet_v2 import ShuffleNetV2, shufflenetv2_x0_5
+from tests.helpers import input_tensor, randomize_bns
 from tests.reference import notebook_shufflenet as ref
-
-
-def _randomize_bns(model, seed):
-    # Random BN affine + running stats so eval mode is not the identity-initialised case.
-    rng = np.random.RandomState(seed)
-    for layer in model.sublayers():
-        if isinstance(layer, paddle.nn.BatchNorm2D):
-            n = layer.weight.shape[0]
-            layer.weight.set_value((1 + 0.2 * rng.randn(n)).astype("float32"))
-            layer.bias.set_value((0.1 * rng.randn(n)).astype("float32"))
-            layer._mean.set_value((0.1 * rng.randn(n)).astype("float32"))
-            layer._variance.set_value((1 + 0.2 * rng.rand(n)).astype("float32"))
-
-
-def _x(shape, seed=0):
-    x = paddle.to_tensor(np.random.RandomState(seed).randn(*shape).astype("float32"))
-    x.stop_gradient = False
-    return x
 
 
 def test_channel_shuffle_is_the_interleaving_permutation():
@@ -38,7 +21,7 @@ def test_channel_shuffle_is_the_interleaving_permutation():
 
 
 def test_channel_split_matches_seed():
-    x = _x((2, 10, 3, 3))
+    x = input_tensor((2, 10, 3, 3))
     a, b = channel_split(x, 0.5)
     ra, rb = ref.SplitBlock(0.5)(x)
     assert a.shape[1] == 5 and b.shape[1] == 5
@@ -54,11 +37,11 @@ def test_units_match_reference(kind, train):
         r, ours, shape = ref.BasicBlock(8), ShuffleBasicUnit(8), (2, 8, 6, 6)
     else:
         r, ours, shape = ref.DownBlock(6, 12), ShuffleDownUnit(6, 12), (2, 6, 7, 7)
-    _randomize_bns(r, 1)
+    randomize_bns(r, 1)
     load_weights(ours, r.state_dict())
     for m in (r, ours):
         m.train() if train else m.eval()
-    x_r, x_o = _x(shape), _x(shape)
+    x_r, x_o = input_tensor(shape), input_tensor(shape)
     y_r, y_o = r(x_r), ours(x_o)
     np.testing.assert_allclose(y_o.numpy(), y_r.numpy(), rtol=1e-5, atol=1e-6)
     g = paddle.to_tensor(np.random.RandomState(3).randn(*y_r.shape).astype("float32"))
@@ -76,7 +59,7 @@ def test_bn_momentum_is_pytorch_0_1():
     # PyTorch momentum 0.1: running = 0.9 * running + 0.1 * batch statistic.
     unit = ShuffleBasicUnit(4)
     unit.train()
-    x = _x((3, 4, 5, 5))
+    x = input_tensor((3, 4, 5, 5))
     unit(x)
     x2 = x.numpy()[:, 2:]  # bn1 normalises conv1(second half)
     conv = paddle.nn.functional.conv2d(paddle.to_tensor(x2), unit.conv1.weight).numpy()
@@ -97,7 +80,7 @@ def test_x0_5_parameter_count_is_the_notebooks():
 def test_whole_model_loads_notebook_port_and_matches(tmp_path, train):
     paddle.seed(1)
     nb = ref.ShuffleNetV2(0.5, num_classes=10)
-    _randomize_bns(nb, 2)
+    randomize_bns(nb, 2)
     path = tmp_path / "shufflenet_notebook.pdparams"
     paddle.save(nb.state_dict(), str(path))
     ours = ShuffleNetV2(0.5, num_classes=10)
@@ -105,7 +88,7 @@ def test_whole_model_loads_notebook_port_and_matches(tmp_path, train):
     assert info["num_tensors"] == len(nb.state_dict())
     for m in (nb, ours):
         m.train() if train else m.eval()
-    x = _x((2, 3, 32, 32), seed=5)
+    x = input_tensor((2, 3, 32, 32), seed=5)
     np.testing.assert_allclose(ours(x).numpy(), nb(x).numpy(), rtol=1e-4, atol=1e-5)
 
 
