@@ -179,18 +179,35 @@ def run(quick=False, log=print):
     return out
 
 
-# Thread settings: each in a fresh process (OpenMP reads its variables once, at start-up).
-THREAD_SETTINGS = [("1", None), ("2", None), ("2", "PASSIVE")]
+# Environment settings, each timed in a fresh process: OpenMP and MKL read them once, at
+# start-up. (label, variables to set; None removes a variable).
+THREAD_SETTINGS = [
+    ("OMP_NUM_THREADS=1", {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+                           "OMP_WAIT_POLICY": None}),
+    ("OMP_NUM_THREADS=2", {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+                           "OMP_WAIT_POLICY": None}),
+    ("OMP_NUM_THREADS=2, OMP_WAIT_POLICY=PASSIVE", {"OMP_NUM_THREADS": "2",
+                                                    "MKL_NUM_THREADS": "2",
+                                                    "OMP_WAIT_POLICY": "PASSIVE"}),
+]
+# MKL's CPU dispatch (paddle_repro/cpu_blas.py) at the run's thread count.
+MKL_SETTINGS = [
+    ("MKL stock dispatch", {"MKL_DEBUG_CPU_TYPE": None, "PADDLE_REPRO_MKL_AVX2": "0"}),
+    ("MKL AVX2 kernels (MKL_DEBUG_CPU_TYPE=5)", {"MKL_DEBUG_CPU_TYPE": "5"}),
+]
 
 
 def _thread_probe(quick):
-    """Child side: forward / backward / optimizer-step times (ms) of AlexNet (128x128) under
-    Adam and under SGD, and a ShuffleNetV2 0.5x train step (many small ops)."""
+    """Child side: a 1024x1024 matmul, forward / backward / optimizer-step times (ms) of
+    AlexNet (128x128) under Adam and under SGD, a ResNet50 (CIFAR) training step, and a
+    ShuffleNetV2 0.5x train step (many small ops)."""
     import time
     import paddle
     from paddle_repro.models import build_model
     batch, repeats = (8, 4) if quick else (16, 7)
-    out = {}
+    a = paddle.randn([1024, 1024])
+    out = {"matmul 1024x1024 ms": harness.time_callable(
+        lambda: _sync(paddle.matmul(a, a)), 1, repeats)["median_ms"]}
     for opt_name in ("adam", "sgd"):
         paddle.seed(0)
         model = build_model("alexnet")
@@ -214,23 +231,26 @@ def _thread_probe(quick):
                     phases[k].append(v * 1e3)
         for k, v in phases.items():
             out[f"AlexNet {opt_name}: {k} ms"] = float(np.median(v))
-    meta, step, _ = _prepare(CASES[-2], True)
-    t = harness.time_callable(step, 2, repeats)
-    out["ShuffleNetV2 0.5x train step ms (batch 64)"] = t["median_ms"]
+    cases = {case[0]: case for case in CASES}
+    for key, name in (("ResNet50 (CIFAR) train step ms (batch 4)", "resnet50 (fair)"),
+                      ("ShuffleNetV2 0.5x train step ms (batch 64)", "shufflenetv2_x0_5")):
+        meta, step, _ = _prepare(cases[name], True)
+        out[key] = harness.time_callable(step, 2, repeats)["median_ms"]
     return out
 
 
-def thread_matrix(quick=False, log=print):
-    """{setting label: {workload: ms}} over THREAD_SETTINGS, one subprocess each."""
+def thread_matrix(quick=False, log=print, settings=THREAD_SETTINGS):
+    """{setting label: {workload: ms}} over ``settings``, one subprocess each."""
     import os
     import subprocess
     res = {}
-    for threads, policy in THREAD_SETTINGS:
-        env = dict(os.environ, OMP_NUM_THREADS=threads, MKL_NUM_THREADS=threads)
-        env.pop("OMP_WAIT_POLICY", None)
-        if policy:
-            env["OMP_WAIT_POLICY"] = policy
-        label = f"OMP_NUM_THREADS={threads}" + (f", OMP_WAIT_POLICY={policy}" if policy else "")
+    for label, changes in settings:
+        env = dict(os.environ)
+        for var, value in changes.items():
+            if value is None:
+                env.pop(var, None)
+            else:
+                env[var] = value
         cmd = [sys.executable, str(HERE / "bench_models.py"), "--thread-probe"]
         proc = subprocess.run(cmd + (["--quick"] if quick else []), env=env,
                               capture_output=True, text=True, timeout=3600)
@@ -288,13 +308,17 @@ def main(argv=None):
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--threads-matrix", action="store_true",
                    help="only the thread-setting comparison (1 / 2 / 2+PASSIVE)")
+    p.add_argument("--mkl-matrix", action="store_true",
+                   help="only the MKL dispatch comparison (stock / AVX2), fresh processes")
     p.add_argument("--thread-probe", action="store_true", help=argparse.SUPPRESS)  # child
     args = p.parse_args(argv)
     if args.thread_probe:  # the environment was set by the parent
         print(json.dumps(_thread_probe(args.quick)))
         return
-    if args.threads_matrix:
-        print(thread_markdown(thread_matrix(args.quick)))
+    if args.threads_matrix or args.mkl_matrix:
+        harness.configure_threads(args.threads, args.stock_mkl)  # children inherit it
+        settings = THREAD_SETTINGS if args.threads_matrix else MKL_SETTINGS
+        print(thread_markdown(thread_matrix(args.quick, settings=settings)))
         return
     harness.configure_threads(args.threads, args.stock_mkl)
     res = run(args.quick)

@@ -115,12 +115,12 @@ def _models(results):
     by = {r["model"]: r for r in (results.get("models") or {}).get("rows", [])}
     out = []
     for target, a, b, metric, thr, higher in MODEL_TARGETS:
+        threshold = f">= {thr}x" if higher else f"<= {thr:.2f}"
         if a not in by or b not in by:
-            out.append(_row(target, "", "not measured", "not measured"))
+            out.append(_row(target, threshold, "not measured", "not measured"))
             continue
         ratio = by[a][f"{metric}_img_s"] / by[b][f"{metric}_img_s"]
-        out.append(_row(target, f">= {thr}x" if higher else f"<= {thr:.2f}",
-                        f"{ratio:.2f}" + ("x" if higher else ""),
+        out.append(_row(target, threshold, f"{ratio:.2f}" + ("x" if higher else ""),
                         ratio >= thr if higher else ratio <= thr))
     return out
 

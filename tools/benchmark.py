@@ -1,6 +1,6 @@
 """Run every benchmark in one process: layers, whole models, input pipelines.
 
-    python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads]
+    python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads,mkl]
                               [--workers 0,2] [--write-docs] [--json out.json]
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
@@ -19,7 +19,7 @@ for _p in (ROOT, os.path.join(ROOT, "benchmarks")):
 
 import harness  # noqa: E402
 
-PARTS = ("layers", "models", "pipeline", "threads")
+PARTS = ("layers", "models", "pipeline", "threads", "mkl")
 
 
 def main(argv=None):
@@ -60,11 +60,16 @@ def main(argv=None):
         results["pipeline"] = bench_pipeline.run(args.quick, workers, rates)
         sections.append(("Input pipelines (benchmarks/bench_pipeline.py)",
                          bench_pipeline.markdown(results["pipeline"])))
-    if "threads" in only:  # fresh subprocesses, so --threads does not apply here
-        import bench_models
-        results["threads"] = bench_models.thread_matrix(args.quick)
-        sections.append(("Thread settings (bench_models.py --threads-matrix; ms, ratio to "
-                         "the first column)", bench_models.thread_markdown(results["threads"])))
+    for part, settings, title in (
+            ("threads", "THREAD_SETTINGS", "Thread settings (bench_models.py --threads-matrix"),
+            ("mkl", "MKL_SETTINGS", f"MKL dispatch at {args.threads} thread(s) "
+                                    "(bench_models.py --mkl-matrix")):
+        if part in only:  # fresh subprocesses, each with its own environment
+            import bench_models
+            results[part] = bench_models.thread_matrix(
+                args.quick, settings=getattr(bench_models, settings))
+            sections.append((title + "; ms, ratio to the first column)",
+                             bench_models.thread_markdown(results[part])))
     import targets
     results["targets"] = targets.check(results)
     sections.insert(0, ("Targets (issue 6), from this run", targets.markdown(results["targets"])))
