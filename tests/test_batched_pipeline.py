@@ -55,7 +55,10 @@ def per_image(compose, imgs):
     ([{"MixupImage": None}, {"ToTensor": None}, {"Normalize": {"mean": 0.5, "std": 0.5}}],
      T.Compose([T.ToTensor(), T.Normalize(0.5, 0.5)])),
 ])
-def test_deterministic_lists_equal_paddle_exactly(spec, ref):
+@pytest.mark.parametrize("group_pixels", [None, 1000])  # 1000: tail groups of 1-2 images
+def test_deterministic_lists_equal_paddle_exactly(spec, ref, group_pixels, monkeypatch):
+    if group_pixels:
+        monkeypatch.setattr(B.compiler, "GROUP_PIXELS", group_pixels)
     ours = B.BatchTransform(spec)(list(IMGS), np.random.default_rng(0))
     assert ours.dtype == np.float32
     np.testing.assert_array_equal(ours, per_image(ref, IMGS))
@@ -244,3 +247,119 @@ def test_build_batched_loader_matches_paddle_pipeline_on_eval(cifar10_tarball):
     for (xa, ya), (xb, yb) in zip(ours, ref):
         np.testing.assert_array_equal(xa.numpy(), xb.numpy())
         np.testing.assert_array_equal(ya.numpy(), yb.numpy().reshape(-1))
+
+
+# --- the vectorised route (ops' apply_batch, whole-batch tail) against the per-image route ---
+
+def _both_routes(spec, images, seed=0):
+    """(vectorised, per-image) outputs of one compiled list with the same batch generator."""
+    bt = B.BatchTransform(spec)
+    fast = bt(images, np.random.default_rng(seed))
+    bt.vectorise = False
+    return fast, bt(images, np.random.default_rng(seed))
+
+
+def _ops_run_batched(spec, images, seed=0):
+    """How many leading ops of ``spec`` ran on the whole batch."""
+    bt = B.BatchTransform(spec)
+    params, _ = bt.sample(np.random.default_rng(seed), np.full((len(images), 2), 32))
+    return bt._apply_batched(images, params)[1]
+
+
+TAIL_T = [{"ToTensor": None}, {"Normalize": {"mean": 0.5, "std": 0.5}}]
+BRIGHT = {"RandomApply": {"p": 0.5, "transform": {"BrightnessTransform": {"value": 0.4}}}}
+CONTRAST = {"RandomApply": {"p": 0.5, "transform": {"ContrastTransform": {"value": 0.4}}}}
+NAM_TRAIN = [{"RandomCrop": {"size": 32, "padding": 4}}, BRIGHT, CONTRAST,
+             {"RandomHorizontalFlip": {"prob": 0.5}}, {"RandomRotation": {"degrees": 15}},
+             {"ToArray": None}, NORM]
+
+
+@pytest.mark.parametrize("spec, batched", [
+    ([{"RandomCrop": {"size": 32, "padding": 4}}, {"RandomHorizontalFlip": {"prob": 0.5}}]
+     + TAIL_T, 2),                                                    # shufflenetv2 train
+    (NAM_TRAIN, 4),                                                   # rotation per image
+    ([{"RandomCrop": {"size": 28, "padding": [2, 5], "fill": 7}},     # cv2 fill (7, 0, 0)
+      {"RandomVerticalFlip": {"prob": 0.5}}, {"MixupImage": None}] + TAIL_T, 3),
+    ([{"RandomCrop": {"size": [30, 34], "padding": [1, 2, 3, 4], "fill": [9, 8, 7]}},
+      {"BrightnessTransform": {"value": 0.5}}, {"ContrastTransform": {"value": 0.5}},
+      {"RandomHorizontalFlip": {"prob": 1.0}}] + TAIL_T, 4),
+    ([{"RandomCrop": {"size": 24}}, {"RandomHorizontalFlip": {"prob": 0.0}}] + TAIL_T, 2),
+    ([{"RandomCrop": {"size": 32, "padding": 4, "padding_mode": "reflect"}},  # declines
+      {"RandomHorizontalFlip": {"prob": 0.5}}] + TAIL_T, 0),
+    ([{"RandomCrop": {"size": 36, "pad_if_needed": True}}] + TAIL_T, 0),      # declines
+    ([{"RandomHorizontalFlip": {"prob": 0.5}}, {"ColorJitter": {"brightness": 0.3}},
+      {"RandomCrop": {"size": 30, "padding": 2}}] + TAIL_T, 1),       # crop after ColorJitter
+    ([{"RandomApply": {"p": 0.5, "transform": {"RandomRotation": {"degrees": 10}}}},
+      {"RandomVerticalFlip": {"prob": 0.5}}] + TAIL_T, 0),          # inner op per image only
+])
+def test_vectorised_route_equals_per_image_route(spec, batched, monkeypatch):
+    monkeypatch.setattr(B.compiler, "GROUP_PIXELS", 5 * 32 * 32)  # several tail groups
+    imgs = RNG.integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    kept = imgs.copy()
+    for images in (imgs, list(imgs)):  # the loader's array, or a list of images
+        assert _ops_run_batched(spec, images) == batched
+        for seed in range(3):
+            fast, slow = _both_routes(spec, images, seed)
+            assert fast.dtype == np.float32
+            np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(imgs, kept)  # ops work in place on a private copy only
+
+
+def test_vectorised_route_changes_what_the_ops_say():
+    # Guards the comparison above against both routes doing nothing: the crops move, about
+    # half the images flip, and a fill colour reaches the border exactly as F.pad writes it.
+    imgs = RNG.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
+    spec = [{"RandomCrop": {"size": 32, "padding": 4, "fill": 5}},
+            {"RandomHorizontalFlip": {"prob": 0.5}}, {"ToArray": None}]
+    bt = B.BatchTransform(spec)
+    (ij, flips), _ = bt.sample(np.random.default_rng(0), np.full((64, 2), 32))
+    out = np.rint(bt(imgs, np.random.default_rng(0)) * 255).astype(np.uint8).transpose(0, 2, 3, 1)
+    for k in range(64):
+        want = F.pad(imgs[k], 4, 5)[ij[k][0]:ij[k][0] + 32, ij[k][1]:ij[k][1] + 32]
+        np.testing.assert_array_equal(out[k], want[:, ::-1] if flips[k] else want)
+    assert 16 < sum(flips) < 48 and len(set(ij)) > 20
+    assert (F.pad(imgs[0], 4, 5)[0, 0] == [5, 0, 0]).all()  # cv2's reading of an int fill
+
+
+def test_vectorised_route_on_mixed_sizes_and_grey_images():
+    mixed = [RNG.integers(0, 256, (32 + k % 3, 30 + k % 2, 3), dtype=np.uint8) for k in range(9)]
+    spec = [{"RandomCrop": {"size": 28, "padding": 2}}, BRIGHT,
+            {"RandomHorizontalFlip": {"prob": 0.5}}] + TAIL_T
+    fast, slow = _both_routes(spec, mixed)  # shapes differ: per image all the way
+    assert fast.shape == (9, 3, 28, 28)
+    np.testing.assert_array_equal(fast, slow)
+    grey = RNG.integers(0, 256, (9, 32, 32, 1), dtype=np.uint8)
+    assert _ops_run_batched(spec, grey) == 3
+    fast, slow = _both_routes(spec, grey)
+    assert fast.shape == (9, 1, 28, 28)
+    np.testing.assert_array_equal(fast, slow)
+    flat = list(grey[..., 0])  # 2-D images: per image, as before
+    fast, slow = _both_routes(spec, flat)
+    assert fast.shape == (9, 1, 28, 28)
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(B.BatchTransform(["ToTensor"])(flat, np.random.default_rng(0)),
+                                  per_image(T.ToTensor(), flat))
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 7, 1), (9, 32, 32, 3), (300, 4, 6, 3)])
+def test_whole_batch_tail_is_a_per_channel_lookup(shape, monkeypatch):
+    monkeypatch.setattr(B.compiler, "GROUP_PIXELS", 100)  # several look-up groups
+    batch = RNG.integers(0, 256, shape, dtype=np.uint8)
+    lut = RNG.random((shape[3], 256)).astype(np.float32)
+    out = np.full((shape[0], shape[3]) + shape[1:3], np.nan, dtype=np.float32)
+    B.compiler._lookup_chw(batch, lut, out)
+    want = np.stack([lut[ch][batch[..., ch]] for ch in range(shape[3])], axis=1)
+    np.testing.assert_array_equal(out, want)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"interpolation": "bilinear", "fill": 30},
+                                    {"center": [3, 20], "fill": [10, 20, 30]}])
+def test_rotation_matches_f_rotate(kwargs):
+    ours = B.RandomRotation(25, **kwargs)
+    for img in (IMGS[3], IMGS[4, :20, :, :1]):
+        for angle in (-17.3, 0.0, 24.9):
+            want = F.rotate(img, angle, kwargs.get("interpolation", "nearest"), False,
+                            kwargs.get("center"), kwargs.get("fill", 0))
+            got = ours.apply(img, angle)
+            assert got.shape == want.shape
+            np.testing.assert_array_equal(got, want)

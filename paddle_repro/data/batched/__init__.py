@@ -8,7 +8,10 @@ of the notebooks and drops the per-image overhead:
 
 * geometry and colour ops run per image on uint8 HWC arrays through the SAME cv2 calls
   Paddle's cv2 backend makes (``paddle.vision.transforms.functional``), or through
-  vectorised look-up tables that reproduce Paddle's formulas bit for bit;
+  vectorised look-up tables that reproduce Paddle's formulas bit for bit; when a batch's
+  images share one shape, the leading ops that have ``apply_batch`` (constant-padded
+  ``RandomCrop``, flips, brightness/contrast, also inside ``RandomApply``) run on the whole
+  uint8 [N, H, W, C] array instead, with the same bytes as the per-image route (tested);
 * their random parameters are drawn for the whole batch at once with numpy, from the same
   distributions Paddle samples (see each op), seeded per ``(seed, epoch, rank, batch)``;
 * the tail ``ToTensor``/``ToArray`` + ``Normalize`` is ONE per-channel 256-entry look-up

@@ -84,6 +84,8 @@ class BatchedLoader:
     def batch_numpy(self, idx, epoch, b):
         """Batch ``b`` of ``epoch`` as numpy: (float32 [N,C,H,W], int64 [N])."""
         rng = np.random.default_rng([self.seed, epoch, self.rank, b])
+        if isinstance(self.images, np.ndarray):  # one gather instead of n views to stack
+            return self.transform(self.images[idx], rng), self.labels[idx]
         return self.transform([self.images[i] for i in idx], rng), self.labels[idx]
 
     def _make(self, idx, epoch, b):
