@@ -1,4 +1,4 @@
-"""benchmarks/targets.py: target rows from benchmark results (logic only; nothing is timed)."""
+"""benchmarks/targets.py and perf_docs.py: target rows and docs blocks (logic only; nothing timed)."""
 import sys
 from pathlib import Path
 
@@ -94,3 +94,16 @@ def test_parts_not_run_are_reported_as_not_measured():
     row = _by_target(targets.check({"layers": no_mem}))[
         "ACmix peak memory (fwd+bwd) vs notebook, AlexNet shapes"]
     assert row["met"] == "not measured"
+
+
+def test_docs_blocks_are_replaced_in_place_and_named_blocks_appended(tmp_path):
+    import perf_docs
+    doc = tmp_path / "performance.md"
+    doc.write_text("# Performance\n\nhand-written\n")
+    perf_docs.write(doc, perf_docs.measured_block("cmd 1", "- env", [("T", "one")]))
+    perf_docs.write(doc, perf_docs.measured_block("cmd 2", "- env", [("T", "26")], "paddle-2.6"))
+    perf_docs.write(doc, perf_docs.measured_block("cmd 3", "- env", [("T", "two")]))
+    text = doc.read_text()
+    assert text.startswith("# Performance\n\nhand-written\n")
+    assert "cmd 1" not in text and text.index("cmd 3") < text.index("cmd 2")
+    assert text.count("BEGIN MEASURED") == 2 and "--docs-block paddle-2.6" in text

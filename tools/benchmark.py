@@ -31,6 +31,7 @@ def main(argv=None):
     p.add_argument("--only", default=",".join(PARTS), help="subset of " + ", ".join(PARTS))
     p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    p.add_argument("--docs-block", help="with --write-docs: a named block (default: the main one)")
     p.add_argument("--json", help="also write all results to this JSON file")
     args = p.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -80,7 +81,7 @@ def main(argv=None):
         import perf_docs
         cmd = "python tools/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
         perf_docs.write(os.path.join(ROOT, "docs", "performance.md"),
-                        perf_docs.measured_block(cmd.strip(), env_lines, sections))
+                        perf_docs.measured_block(cmd.strip(), env_lines, sections, args.docs_block))
         print("\nwrote docs/performance.md")
     if args.json:
         with open(args.json, "w") as f:
