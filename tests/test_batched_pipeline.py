@@ -363,3 +363,19 @@ def test_rotation_matches_f_rotate(kwargs):
             got = ours.apply(img, angle)
             assert got.shape == want.shape
             np.testing.assert_array_equal(got, want)
+
+
+def test_color_jitter_composes_adjacent_lookups_exactly():
+    """Every member order: ColorJitter.apply (which merges neighbouring brightness/contrast
+    tables into one look-up) equals applying the members one by one."""
+    import itertools
+    from paddle_repro.data.batched.photometric import ColorJitter
+    rng = np.random.default_rng(3)
+    img = rng.integers(0, 256, (17, 19, 3), dtype=np.uint8)
+    cj = ColorJitter(brightness=0.4, contrast=0.4, saturation=0.4)
+    (_, sub), = cj.sample(np.random.default_rng(4), np.array([[17, 19]]))[0]
+    for order in itertools.permutations(range(3)):
+        expected = img
+        for j in order:
+            expected = cj.ops[j].apply(expected, sub[j])
+        np.testing.assert_array_equal(cj.apply(img, (list(order), sub)), expected)

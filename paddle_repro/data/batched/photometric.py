@@ -13,6 +13,12 @@ import paddle.vision.transforms.functional as F
 from .base import _range_of
 
 
+def _look_up(img, table):
+    """uint8 [h, w, c] image through a uint8 [256] table (cv2 drops a trailing 1-channel)."""
+    out = cv2.LUT(img, table)
+    return out[:, :, None] if out.ndim == 2 else out
+
+
 class _LookupJitter:
     """Brightness / contrast: Paddle's cv2 backend maps pixels through a uint8 table."""
     name, clip_zero = "brightness", True
@@ -29,10 +35,7 @@ class _LookupJitter:
         return list(self.table(rng.uniform(self.value[0], self.value[1], len(hw)))), hw
 
     def apply(self, img, table):
-        if table is None:
-            return img
-        out = cv2.LUT(img, table)
-        return out[:, :, None] if out.ndim == 2 else out
+        return img if table is None else _look_up(img, table)
 
     def apply_batch(self, batch, tables):
         """uint8 [n, h, w, c], image k mapped through ``tables[k]`` in place (None: kept).
@@ -76,10 +79,14 @@ class SaturationTransform:
     def apply(self, img, alpha):
         if alpha is None:
             return img
+        # Paddle: img * alpha + gray[..., None] * (1 - alpha), clip, cast. The same float32
+        # operations in place; the grey term is widened to 3 channels by cv2 (a copy) first,
+        # because numpy's add broadcasting over a last axis of length 3 was half the cost.
         x = img.astype(np.float32)
-        gray = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)[..., np.newaxis]
-        x *= alpha  # in place, the same float32 operations as Paddle's expression
-        x += gray * (1 - alpha)
+        gray = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)  # [h, w]
+        gray *= 1 - alpha
+        x *= alpha
+        x += cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
         return np.clip(x, 0, 255, out=x).astype(img.dtype)
 
 
@@ -119,6 +126,16 @@ class ColorJitter:
         if p is None:
             return img
         order, sub = p
+        # Brightness and contrast are uint8 tables; when they follow each other the two
+        # look-ups compose exactly into one (t2[t1]), which saves a pass over the image.
+        pending = None
         for j in order:
-            img = self.ops[j].apply(img, sub[j])
-        return img
+            op, param = self.ops[j], sub[j]
+            if isinstance(op, _LookupJitter):
+                if param is not None:
+                    pending = param if pending is None else param[pending]
+                continue
+            if pending is not None:
+                img, pending = _look_up(img, pending), None
+            img = op.apply(img, param)
+        return img if pending is None else _look_up(img, pending)
