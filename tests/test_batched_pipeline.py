@@ -379,3 +379,18 @@ def test_color_jitter_composes_adjacent_lookups_exactly():
         for j in order:
             expected = cj.ops[j].apply(expected, sub[j])
         np.testing.assert_array_equal(cj.apply(img, (list(order), sub)), expected)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.999, 1.0, 1.001, 1.4])
+def test_saturation_matches_paddles_formula_at_the_extremes(alpha):
+    """Paddle's cv2 adjust_saturation, written out, on images full of 0s and 255s (the
+    blend for alpha <= 1 skips the clip: it must still land on the same bytes)."""
+    import cv2
+    from paddle_repro.data.batched.photometric import SaturationTransform
+    rng = np.random.default_rng(7)
+    img = rng.choice(np.array([0, 1, 254, 255], np.uint8), size=(9, 11, 3))
+    img[0] = 255
+    x = img.astype(np.float32)
+    gray = cv2.cvtColor(x, cv2.COLOR_BGR2GRAY)[..., np.newaxis]
+    expected = (x * alpha + gray * (1 - alpha)).clip(0, 255).astype(np.uint8)
+    np.testing.assert_array_equal(SaturationTransform(0.4).apply(img, alpha), expected)
