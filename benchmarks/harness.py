@@ -66,6 +66,7 @@ def environment():
     import numpy
     import paddle
     return {
+        "commit": _commit(),
         "python": platform.python_version(), "paddle": paddle.__version__,
         "numpy": numpy.__version__, "machine": platform.machine(),
         "processor": platform.processor() or "?", "cpu_count": os.cpu_count(),
@@ -78,6 +79,19 @@ def environment():
         "memory_method": "paddle host allocator peak (alloc_mb) + peak-RSS (VmHWM) delta (rss_mb), "
                          "fresh subprocess per measurement",
     }
+
+
+def _commit():
+    """Short hash of the checkout being measured (+ "-dirty" with uncommitted changes)."""
+    import subprocess
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, text=True, capture_output=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return (head or "?") + ("-dirty" if dirty.strip() else "")
 
 
 def _cpu_model():
