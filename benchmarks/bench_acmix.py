@@ -139,9 +139,7 @@ def model_rates(quick):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
-    parser.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
-    parser.add_argument("--stock-mkl", action="store_true",
-                        help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+    harness.add_machine_args(parser)
     parser.add_argument("--no-model", action="store_true", help="skip whole AlexNet-ACmix")
     args = parser.parse_args()
     harness.configure_threads(args.threads, args.stock_mkl)

@@ -359,9 +359,7 @@ def main(argv=None):
     p.add_argument("--layers", default="condconv,acmix,nam,shuffle",
                    help="comma-separated: " + ", ".join(SUITES))
     p.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
-    p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
-    p.add_argument("--stock-mkl", action="store_true",
-                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+    harness.add_machine_args(p)
     p.add_argument("--repeats", type=int, default=None, help="timed repeats (default 10, quick 3)")
     p.add_argument("--no-memory", action="store_true", help="skip the subprocess memory runs")
     p.add_argument("--json", default=None, help="also write env + rows to this JSON file")

@@ -302,9 +302,7 @@ def markdown(res):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, fewer repeats")
-    p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
-    p.add_argument("--stock-mkl", action="store_true",
-                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+    harness.add_machine_args(p)
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--threads-matrix", action="store_true",
                    help="only the thread-setting comparison (1 / 2 / 2+PASSIVE)")

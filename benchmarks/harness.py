@@ -41,6 +41,13 @@ ROOT = os.path.dirname(HERE)
 THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
+def add_machine_args(parser):
+    """``--threads N`` and ``--stock-mkl``, which every benchmark script takes."""
+    parser.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
+    parser.add_argument("--stock-mkl", action="store_true",
+                        help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+
+
 def configure_threads(threads, stock_mkl=False):
     """Sets the thread variables for this process and its children. Call before importing paddle.
 

@@ -25,9 +25,7 @@ PARTS = ("layers", "models", "pipeline", "threads", "mkl")
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, few repeats")
-    p.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
-    p.add_argument("--stock-mkl", action="store_true",
-                   help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+    harness.add_machine_args(p)
     p.add_argument("--only", default=",".join(PARTS), help="subset of " + ", ".join(PARTS))
     p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
