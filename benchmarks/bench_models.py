@@ -322,9 +322,7 @@ def main(argv=None):
     res = run(args.quick)
     print(harness.format_header(res["env"]))
     print(markdown(res))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+    harness.write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,6 @@ CIFAR-format archive; all recipes' inputs are 32x32 RGB, so the NAM (CIFAR-100) 
 timed on the same images.
 """
 import argparse
-import json
-import os
 import sys
 import tempfile
 import time
@@ -32,8 +30,11 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from anywhere
-    sys.path.insert(0, str(ROOT))
+for _p in (str(ROOT), str(ROOT / "benchmarks")):  # the package and the harness, from anywhere
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import harness  # noqa: E402
 SAMPLE = ROOT.parent / "shared" / "data" / "cifar-10-python-exact-mini.tar.gz"
 
 # (recipe, config, model key in bench_models for the training rate)
@@ -160,14 +161,14 @@ def main(argv=None):
     p.add_argument("--quick", action="store_true")
     p.add_argument("--workers", default="0", help="comma-separated loader worker counts")
     p.add_argument("--json", help="also write the results to this JSON file")
+    harness.add_machine_args(p)
     args = p.parse_args(argv)
+    harness.configure_threads(args.threads, args.stock_mkl)  # the same set-up as the tools
     res = run(args.quick, [int(w) for w in args.workers.split(",")])
-    print(json.dumps({k: os.environ.get(k, "unset") for k in ("OMP_NUM_THREADS",
-                                                              "OMP_WAIT_POLICY")}))
+    res["env"] = harness.environment()
+    print(harness.format_header(res["env"]))
     print(markdown(res))
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(res, f, indent=1)
+    harness.write_json(args.json, res)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,13 @@ def add_machine_args(parser):
                         help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
 
 
+def write_json(path, obj):
+    """``--json``: the results (and environment) of a standalone script run, if asked."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(obj, f, indent=1, default=str)
+
+
 def configure_threads(threads, stock_mkl=False):
     """Sets the thread variables for this process and its children. Call before importing paddle.
 
