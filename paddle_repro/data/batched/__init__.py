@@ -12,6 +12,8 @@ of the notebooks and drops the per-image overhead:
   images share one shape, the leading ops that have ``apply_batch`` (constant-padded
   ``RandomCrop``, flips, brightness/contrast, also inside ``RandomApply``) run on the whole
   uint8 [N, H, W, C] array instead, with the same bytes as the per-image route (tested);
+* pointwise colour ops right before a pure crop run on the crop only (``crop_first``),
+  which is exact because each pixel is mapped on its own;
 * their random parameters are drawn for the whole batch at once with numpy, from the same
   distributions Paddle samples (see each op), seeded per ``(seed, epoch, rank, batch)``;
 * the tail ``ToTensor``/``ToArray`` + ``Normalize`` is ONE per-channel 256-entry look-up
@@ -37,7 +39,8 @@ Deviations from the per-image ``pipeline: paddle`` path (documented in docs/perf
   ``expand=True`` is not supported; anything else raises ``BatchedPipelineError``.
 
 Layout: ``base`` (error type, shared helpers), ``geometric`` and ``photometric`` (image ops),
-``tail`` (ToTensor/ToArray/Normalize), ``compiler`` (registries, ``BatchTransform``),
+``tail`` (ToTensor/ToArray/Normalize), ``crop_first`` (the per-image run order),
+``compiler`` (registries, ``BatchTransform``),
 ``sharding`` (per-rank indices), ``threads`` (background workers), ``loader``
 (``BatchedLoader``, ``build_batched_loader``).
 """

@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from .base import BatchedPipelineError
+from .crop_first import is_pointwise, plan
 from .geometric import (Identity, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
                         RandomRotation, RandomVerticalFlip, Resize)
 from .photometric import (BrightnessTransform, ColorJitter, ContrastTransform, HueTransform,
@@ -26,6 +27,7 @@ class RandomApply:
 
     def __init__(self, transform, p=0.5):
         self.op, self.p = compile_op(transform), p
+        self.pointwise = is_pointwise(self.op)  # skipping a pointwise op keeps it pointwise
 
     def sample(self, rng, hw):
         on = rng.random(len(hw)) <= self.p
@@ -210,12 +212,13 @@ def _per_image_into(images, ops, lut, out):
     n, c, h, w = out.shape
     step = _group_size(h, w)
     group = np.empty((min(step, n), h, w, c), dtype=np.uint8)
+    steps = plan(ops)  # crops moved ahead of pointwise colour ops (same bytes)
     for s in range(0, n, step):
         m = min(step, n - s)
         for k in range(s, s + m):
             img = images[k]
-            for op, p in ops:
-                img = op.apply(img, p[k])
+            for apply, p in steps:
+                img = apply(img, p[k])
             if img.dtype != np.uint8:  # the assignment below would cast it silently
                 raise BatchedPipelineError(f"the batched pipeline needs uint8 images, "
                                            f"got {img.dtype}")

@@ -22,6 +22,7 @@ from .base import _CV2_INTERP, BatchedPipelineError, _per_image, _resize
 
 class Identity:
     """``MixupImage``: paddlex's op returns a bare image unchanged (RECIPES.md, run 2)."""
+    pointwise = True  # see crop_first.py
 
     def __init__(self, **unused):
         pass
@@ -93,8 +94,18 @@ class RandomResizedCrop:
         return _per_image(i, j, h, w), new_hw
 
     def apply(self, img, p):
+        return self._finish(self._crop(img, p), p)
+
+    def crop_parts(self):
+        """(crop, resize): pointwise ops before this op may run on the crop (crop_first.py)."""
+        return self._crop, self._finish
+
+    def _crop(self, img, p):
         i, j, h, w = p
-        return _resize(img[i:i + h, j:j + w], self.size, self.interpolation)
+        return img[i:i + h, j:j + w]
+
+    def _finish(self, img, p):
+        return _resize(img, self.size, self.interpolation)
 
 
 class RandomCrop:
@@ -139,6 +150,14 @@ class RandomCrop:
             img = F.pad(img, (self.size[1] - w, 0), self.fill, self.padding_mode)
         if self.pad_if_needed and h < self.size[0]:
             img = F.pad(img, (0, self.size[0] - h), self.fill, self.padding_mode)
+        return self._crop(img, p)
+
+    def crop_parts(self):
+        """(crop, None) without padding: pointwise ops before it may run on the crop
+        (crop_first.py); None with padding, whose fill they would change."""
+        return None if self.padding is not None or self.pad_if_needed else (self._crop, None)
+
+    def _crop(self, img, p):
         i, j = p
         return img[i:i + self.size[0], j:j + self.size[1]]
 

@@ -22,6 +22,7 @@ def _look_up(img, table):
 class _LookupJitter:
     """Brightness / contrast: Paddle's cv2 backend maps pixels through a uint8 table."""
     name, clip_zero = "brightness", True
+    pointwise = True  # a table per pixel value; see crop_first.py
 
     def __init__(self, value):
         self.value = _range_of(value, self.name, clip_first_on_zero=self.clip_zero)
@@ -65,6 +66,7 @@ class ContrastTransform(_LookupJitter):
 class SaturationTransform:
     """``SaturationTransform(value)``: f ~ U(range) then Paddle draws alpha ~ U(max(0,1-f),1+f)
     and blends with ``cvtColor(BGR2GRAY)`` of the (RGB) image, as its cv2 backend does."""
+    pointwise = True  # each pixel with its own grey value; see crop_first.py
 
     def __init__(self, value):
         self.value = _range_of(value, "saturation")
@@ -97,6 +99,7 @@ class SaturationTransform:
 
 class HueTransform:
     """``HueTransform(value)``: factor ~ U(range within [-0.5, 0.5]); ``F.adjust_hue``."""
+    pointwise = True  # an HSV round trip per pixel; see crop_first.py
 
     def __init__(self, value):
         self.value = _range_of(value, "hue", center=0.0, bound=(-0.5, 0.5), clip_first_on_zero=False)
@@ -113,6 +116,7 @@ class HueTransform:
 class ColorJitter:
     """``ColorJitter(brightness, contrast, saturation, hue)``: the four jitters in a random
     order per image (Paddle shuffles them per call)."""
+    pointwise = True  # all four members are; see crop_first.py
 
     def __init__(self, brightness=0, contrast=0, saturation=0, hue=0):
         self.ops = [op for op in (BrightnessTransform(brightness), ContrastTransform(contrast),
