@@ -19,6 +19,8 @@ of the notebooks and drops the per-image overhead:
 * the tail ``ToTensor``/``ToArray`` + ``Normalize`` is ONE per-channel 256-entry look-up
   table computed with Paddle's own functions, so the float output is identical to the
   per-image path, applied to the whole batch;
+* each batch is written into an output buffer the loader keeps (``buffers``) once no
+  tensor uses that buffer any more, instead of fresh memory every step;
 * ``num_workers > 0`` builds batches in that many background threads (cv2 and numpy
   release the GIL), in order, ``num_workers + 2`` batches ahead.
 
@@ -41,7 +43,7 @@ Deviations from the per-image ``pipeline: paddle`` path (documented in docs/perf
 Layout: ``base`` (error type, shared helpers), ``geometric`` and ``photometric`` (image ops),
 ``tail`` (ToTensor/ToArray/Normalize), ``crop_first`` (the per-image run order),
 ``compiler`` (registries, ``BatchTransform``),
-``sharding`` (per-rank indices), ``threads`` (background workers), ``loader``
+``sharding`` (per-rank indices), ``buffers`` (reused output memory), ``threads`` (background workers), ``loader``
 (``BatchedLoader``, ``build_batched_loader``).
 """
 from .base import BatchedPipelineError

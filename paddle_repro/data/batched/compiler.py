@@ -148,13 +148,15 @@ class BatchTransform:
             params.append(p)
         return params, hw
 
-    def __call__(self, images, rng):
+    def __call__(self, images, rng, alloc=None):
         """Transform a batch.
 
         Args:
             images: sequence of n uint8 HWC arrays (same channel count), or a uint8 array
                 [n, H, W, C]; never modified.
             rng: ``np.random.Generator`` for this batch.
+            alloc: ``alloc(shape) -> float32 array`` for the output (the loader passes its
+                ``BufferPool.get``); default a new array.
         Returns:
             float32 ndarray [n, C, H, W].
 
@@ -169,7 +171,7 @@ class BatchTransform:
                                        "Resize or crop to a fixed size to the transforms")
         c = _channels(images)
         h, w = (int(out_hw[0, 0]), int(out_hw[0, 1])) if n else (0, 0)
-        out = np.empty((n, c, h, w), dtype=np.float32)
+        out = (alloc or _new_float32)((n, c, h, w))
         if n:
             self._transform_into(images, params, out)
         return out
@@ -200,6 +202,10 @@ class BatchTransform:
                 return batch, k
             batch = np.ascontiguousarray(result)  # ops may index batch[k] as one image
         return batch, len(self.ops)
+
+
+def _new_float32(shape):
+    return np.empty(shape, dtype=np.float32)
 
 
 def _per_image_into(images, ops, lut, out):

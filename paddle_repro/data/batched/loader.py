@@ -9,6 +9,7 @@ import numpy as np
 import paddle
 
 from .base import BatchedPipelineError
+from .buffers import BufferPool
 from .compiler import BatchTransform
 from .sharding import shard_indices, shard_size
 from .threads import _threaded
@@ -65,6 +66,9 @@ class BatchedLoader:
         self.seed, self.num_workers, self.prefetch = seed, num_workers, prefetch
         self.num_replicas, self.rank, self.epoch = num_replicas, rank, 0
         self.pad_shards = bool(pad_shards)
+        # Batches in flight: one per worker plus its prefetch, the one the caller holds, the
+        # one autograd may still hold, and the last (smaller) batch of an epoch.
+        self._buffers = BufferPool(num_workers * (prefetch + 1) + 4)
 
     def set_epoch(self, epoch):
         self.epoch = int(epoch)
@@ -81,15 +85,18 @@ class BatchedLoader:
         return shard_indices(len(self.labels), self.num_replicas, self.rank, self.pad_shards,
                              self.shuffle, self.seed, epoch)
 
-    def batch_numpy(self, idx, epoch, b):
-        """Batch ``b`` of ``epoch`` as numpy: (float32 [N,C,H,W], int64 [N])."""
+    def batch_numpy(self, idx, epoch, b, alloc=None):
+        """Batch ``b`` of ``epoch`` as numpy: (float32 [N,C,H,W], int64 [N]); ``alloc`` as
+        ``BatchTransform.__call__`` (default: a new array the caller owns)."""
         rng = np.random.default_rng([self.seed, epoch, self.rank, b])
         if isinstance(self.images, np.ndarray):  # one gather instead of n views to stack
-            return self.transform(self.images[idx], rng), self.labels[idx]
-        return self.transform([self.images[i] for i in idx], rng), self.labels[idx]
+            return self.transform(self.images[idx], rng, alloc), self.labels[idx]
+        return self.transform([self.images[i] for i in idx], rng, alloc), self.labels[idx]
 
     def _make(self, idx, epoch, b):
-        x, y = self.batch_numpy(idx, epoch, b)
+        # Into a kept buffer (buffers.py): the tensor holds the view it was lent, so the
+        # buffer is written again only after every tensor over it is gone.
+        x, y = self.batch_numpy(idx, epoch, b, self._buffers.get)
         return _to_paddle(x), paddle.to_tensor(y)
 
     def __iter__(self):
