@@ -103,9 +103,14 @@ def bench_recipe(recipe, cfg_path, workers, num_samples, repeats, path):
                           for e in dl["Train"]["transforms"]]}
     for k, r in rates.items():
         row[f"{k}_img_s"] = float(np.median(r))
-    row["speedup"] = row["batched_img_s"] / row["paddle_img_s"]
-    if "notebook_img_s" in row:
-        row["speedup_vs_notebook"] = row["batched_img_s"] / row["notebook_img_s"]
+    # Ratios per round (passes run back to back), then their median: this VM's speed drifts
+    # by up to ~1.5x over seconds, which a ratio of two separate medians would carry.
+    paired = np.asarray(rates["batched"]) / np.asarray(rates["paddle"])
+    row["speedup"] = float(np.median(paired))
+    row["speedup_min"], row["speedup_max"] = float(paired.min()), float(paired.max())
+    if "notebook" in rates:
+        row["speedup_vs_notebook"] = float(np.median(np.asarray(rates["batched"])
+                                                     / np.asarray(rates["notebook"])))
     return row
 
 
@@ -113,7 +118,7 @@ def run(quick=False, workers=(0,), model_rates=None, log=print):
     """Rows for every recipe and worker count; ``model_rates``: {model key: train img/s}."""
     path, source = data_file()
     num_samples = 2048 if quick else 4096
-    repeats = 3 if quick else 5
+    repeats = 5 if quick else 9
     out = {"data": source, "num_samples": num_samples, "rows": []}
     for recipe, cfg_path, model_key in RECIPES:
         for w in workers:
@@ -126,18 +131,27 @@ def run(quick=False, workers=(0,), model_rates=None, log=print):
     return out
 
 
+def _spread(row):
+    """The " (lo-hi)" of the per-round ratios, when the row has them (older JSON does not)."""
+    if "speedup_min" not in row:
+        return ""
+    return f" ({row['speedup_min']:.2f}-{row['speedup_max']:.2f})"
+
+
 def markdown(res):
     """Tables for docs/performance.md."""
-    lines = [f"Images: {res['data']}, {res['num_samples']} per pass; median of passes.", "",
+    lines = [f"Images: {res['data']}, {res['num_samples']} per pass; rates are medians of "
+             f"passes; ratios are medians of the per-round ratios (each round runs every path "
+             f"once, back to back), with their min-max.", "",
              "| recipe | batch | workers timed | paddle path img/s | batched img/s | "
-             "batched / paddle | notebook code img/s | batched / notebook |",
+             "batched / paddle (min-max) | notebook code img/s | batched / notebook |",
              "|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         nb = (f"{r['notebook_img_s']:.0f} | {r['speedup_vs_notebook']:.2f}x"
               if "notebook_img_s" in r else "- | -")
         lines.append(f"| {r['recipe']} | {r['batch_size']} | {r['workers_timed'] or 'in-process'} "
                      f"| {r['paddle_img_s']:.0f} | {r['batched_img_s']:.0f} | "
-                     f"{r['speedup']:.2f}x | {nb} |")
+                     f"{r['speedup']:.2f}x{_spread(r)} | {nb} |")
     rated = [r for r in res["rows"] if "model_train_img_s" in r and r["workers_timed"] == 0]
     if rated:
         lines += ["", "Input-bound check (this CPU): can the recipe's loader, at best "
