@@ -42,9 +42,9 @@ Deviations from the per-image ``pipeline: paddle`` path (documented in docs/perf
 
 Layout: ``base`` (error type, shared helpers), ``geometric`` and ``photometric`` (image ops),
 ``tail`` (ToTensor/ToArray/Normalize), ``crop_first`` (the per-image run order),
-``compiler`` (registries, ``BatchTransform``),
-``sharding`` (per-rank indices), ``buffers`` (reused output memory), ``threads`` (background workers), ``loader``
-(``BatchedLoader``, ``build_batched_loader``).
+``compiler`` (registries, ``BatchTransform``), ``sharding`` (per-rank indices), ``buffers``
+(reused output memory), ``threads`` (background workers), ``loader`` (``BatchedLoader``,
+``build_batched_loader``).
 """
 from .base import BatchedPipelineError
 from .compiler import OPS, TAIL, BatchTransform, RandomApply, compile_op
