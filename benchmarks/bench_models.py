@@ -132,7 +132,7 @@ def _prepare(case, quick):
 def bench_group(cases, quick=False, log=print):
     """Rows for cases timed INTERLEAVED (A, B, C, A, B, C, ...), so a load change on a shared
     machine hits every model of a comparison alike; median per model."""
-    warmup, repeats = (1, 3) if quick else (2, 5)
+    warmup, repeats = (1, 3) if quick else (2, 7)
     built, skipped = [], []
     for case in cases:
         try:
@@ -148,7 +148,8 @@ def bench_group(cases, quick=False, log=print):
         tr, b = t_train[meta["model"]], meta["batch"] * 1e3
         row = dict(meta, train_img_s=b / tr["median_ms"],
                    train_spread=[b / tr["max_ms"], b / tr["min_ms"]],
-                   infer_img_s=b / t_infer[meta["model"]]["median_ms"])
+                   infer_img_s=b / t_infer[meta["model"]]["median_ms"],
+                   train_timing=tr, infer_timing=t_infer[meta["model"]])
         row["train_gflops"] = 2 * 3 * row["gmacs_per_img"] * row["train_img_s"]
         rows.append(row)
         log(f"{row['model']}: train {row['train_img_s']:.1f} img/s, "
@@ -173,9 +174,12 @@ def run(quick=False, log=print):
     for row in out["rows"]:
         row["peak_share"] = row["train_gflops"] / out["peak"]["gflops"]
     by = {r["model"]: r for r in out["rows"]}
-    out["ratios"] = [{"label": lab, "metric": m, "target": tgt,
-                      "ratio": by[a][f"{m}_img_s"] / by[b][f"{m}_img_s"]}
-                     for lab, a, b, m, tgt in RATIOS if a in by and b in by]
+    out["ratios"] = []
+    for lab, a, b, m, tgt in RATIOS:
+        if a in by and b in by:  # images/s of a / of b = time of b / time of a, per round
+            ratio, spread = harness.paired_ratio(by[b][f"{m}_timing"], by[a][f"{m}_timing"])
+            out["ratios"].append({"label": lab, "metric": m, "target": tgt, "ratio": ratio,
+                                  "spread": list(spread)})
     return out
 
 
@@ -293,9 +297,12 @@ def markdown(res):
     lines += ["", f"Matmul peak in the same run: {res['peak']['gflops']:.1f} GFLOP/s, the best "
               f"of {peaks} (float32 {res['peak']['n']}x{res['peak']['n']} paddle.matmul, "
               f"measured before each group).", "",
-              "| comparison | ratio | target |", "|---|---|---|"]
+              "Ratios: median over rounds of the per-round ratio (each round runs every "
+              "model of a group once, back to back), with the min-max over rounds.", "",
+              "| comparison | ratio (min-max) | target |", "|---|---|---|"]
     for q in res["ratios"]:
-        lines.append(f"| {q['label']} | {q['ratio']:.2f} | {q['target']} |")
+        spread = f" ({q['spread'][0]:.2f}-{q['spread'][1]:.2f})" if "spread" in q else ""
+        lines.append(f"| {q['label']} | {q['ratio']:.2f}{spread} | {q['target']} |")
     return "\n".join(lines)
 
 

@@ -6,7 +6,8 @@ Never imported by tests or the package. Rules it enforces:
   CPU number without them means nothing (Paddle uses 1 OpenMP thread unless told otherwise).
 - Times are medians over repeats after warm-up, with min and max. ``time_interleaved`` runs the
   variants of one comparison round-robin, so load from other processes on a shared machine
-  hits all of them alike; only ratios measured within one run are compared.
+  hits all of them alike; only ratios measured within one run are compared, as the median
+  of per-round ratios where the raw rounds are kept (``paired_ratio``).
 - Peak memory is measured in a FRESH Python process per (case, variant), so caches and
   allocator pools of earlier cases cannot hide or inflate it. Two numbers:
   ``alloc_mb``: Paddle's own host allocator statistics (``host_memory_stat_peak_value``:
@@ -133,7 +134,18 @@ def format_header(env):
 def _summary(seconds):
     ms = [s * 1e3 for s in seconds]
     return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms),
-            "repeats": len(ms)}
+            "repeats": len(ms), "samples_ms": ms}
+
+
+def paired_ratio(num, den):
+    """Median and (min, max) of ``num[k] / den[k]`` over rounds k of ``time_interleaved``.
+
+    Both callables of a round run back to back, so the VM's speed drift (up to ~1.5x over
+    seconds here) mostly cancels in each round's ratio; a ratio of two separate medians
+    would carry it.
+    """
+    ratios = [a / b for a, b in zip(num["samples_ms"], den["samples_ms"])]
+    return statistics.median(ratios), (min(ratios), max(ratios))
 
 
 def time_callable(fn, warmup=2, repeats=10):

@@ -10,6 +10,7 @@ the notebook's, or inside the notebook's own min-max spread of the same run: two
 identical ops differ by that much on a shared machine.
 """
 import re
+import statistics
 
 LAYER_SHAPE = re.compile(r"\((\d+),(\d+),(\d+),(\d+)\)")
 
@@ -113,6 +114,16 @@ MODEL_TARGETS = [  # (target, faster model, slower model, metric, threshold, hig
 ]
 
 
+def _model_ratio(a, b, metric):
+    """Images/s of row a / row b: the median of per-round ratios when the rows keep their
+    rounds (``{metric}_timing.samples_ms``; same logic as ``harness.paired_ratio``), else
+    the ratio of the medians (older results)."""
+    ta, tb = a.get(f"{metric}_timing") or {}, b.get(f"{metric}_timing") or {}
+    if "samples_ms" in ta and "samples_ms" in tb:
+        return statistics.median(y / x for x, y in zip(ta["samples_ms"], tb["samples_ms"]))
+    return a[f"{metric}_img_s"] / b[f"{metric}_img_s"]
+
+
 def _models(results):
     by = {r["model"]: r for r in (results.get("models") or {}).get("rows", [])}
     out = []
@@ -121,7 +132,7 @@ def _models(results):
         if a not in by or b not in by:
             out.append(_row(target, threshold, "not measured", "not measured"))
             continue
-        ratio = by[a][f"{metric}_img_s"] / by[b][f"{metric}_img_s"]
+        ratio = _model_ratio(by[a], by[b], metric)
         out.append(_row(target, threshold, f"{ratio:.2f}" + ("x" if higher else ""),
                         ratio >= thr if higher else ratio <= thr))
     return out

@@ -108,3 +108,20 @@ def test_docs_blocks_are_replaced_in_place_and_named_blocks_appended(tmp_path):
     assert text.startswith("# Performance\n\nhand-written\n")
     assert "cmd 1" not in text and text.index("cmd 3") < text.index("cmd 2")
     assert text.count("BEGIN MEASURED") == 2 and "--docs-block paddle-2.6" in text
+
+
+def test_model_ratios_pair_the_rounds_when_the_rows_keep_them():
+    # The machine sped up and slowed down between rounds: paired, two of three rounds say
+    # 1.05 (median 1.05); the ratio of the two medians would say 140 / 130 = 1.08.
+    res = _results()
+    rows = res["models"]["rows"]
+    fair = next(r for r in rows if r["model"] == "resnet50 (fair)")
+    nam = next(r for r in rows if r["model"] == "resnet50_nam")
+    fair["train_timing"] = {"samples_ms": [100.0, 130.0, 160.0]}
+    nam["train_timing"] = {"samples_ms": [140.0, 136.5, 168.0]}
+    nam["train_img_s"] = 9.0
+    row = _by_target(targets.check(res))["ResNet50-NAM training step time / fair ResNet50"]
+    assert row["measured"] == "1.05" and row["met"] == "yes"
+    del nam["train_timing"]  # older results: the ratio of the images/s medians (10 / 9)
+    row = _by_target(targets.check(res))["ResNet50-NAM training step time / fair ResNet50"]
+    assert row["measured"] == "1.11" and row["met"] == "NO"
