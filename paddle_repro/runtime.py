@@ -90,9 +90,10 @@ def set_paddle_rng_state(state):
 
 def versions():
     """Versions that matter for reproducing numbers."""
-    from .cpu_blas import status
+    from . import cpu_blas, cpu_memory
     return {"python": platform.python_version(), "paddle": paddle.__version__,
-            "numpy": np.__version__, "mkl_dispatch": status()}
+            "numpy": np.__version__, "mkl_dispatch": cpu_blas.status(),
+            "malloc": cpu_memory.status()}
 
 
 def world_size():

@@ -36,7 +36,7 @@ def main(argv=None):
     bad = sorted(set(only) - set(PARTS))
     if bad:
         p.error(f"unknown part(s) {bad}; valid: {', '.join(PARTS)}")
-    harness.configure_threads(args.threads, args.stock_mkl)  # before anything imports paddle
+    harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)  # before anything imports paddle
     sections, results = [], {}
     if "layers" in only:  # first: bench_layers re-checks that paddle is not imported yet
         import bench_layers

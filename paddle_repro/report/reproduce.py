@@ -104,6 +104,7 @@ def machine_lines(quick, spec, wall_s, summaries):
     """The header of a table: scale, hardware, versions, wall time."""
     import paddle
     from paddle_repro.cpu_blas import status as mkl_status
+    from paddle_repro.cpu_memory import status as malloc_status
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
@@ -116,7 +117,8 @@ def machine_lines(quick, spec, wall_s, summaries):
         lines.append("**QUICK RUN -- not the notebook's scale**: overrides "
                      + ", ".join(f"`{o}`" for o in spec["quick"]) + ".")
     lines.append(f"Measured on: {cpu} ({os.cpu_count()} logical CPUs, OMP_NUM_THREADS="
-                 f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {mkl_status()}), device "
+                 f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {mkl_status()}, "
+                 f"malloc: {malloc_status()}), device "
                  f"{', '.join(devices) or '?'}; Paddle {paddle.__version__}, Python "
                  f"{platform.python_version()}.")
     train_s = sum(s.get("wall_time_s") or 0.0 for s in summaries)
