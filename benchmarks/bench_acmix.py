@@ -142,7 +142,7 @@ def main():
     harness.add_machine_args(parser)
     parser.add_argument("--no-model", action="store_true", help="skip whole AlexNet-ACmix")
     args = parser.parse_args()
-    harness.configure_threads(args.threads, args.stock_mkl)
+    harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)
     import paddle  # noqa: F401  (after the thread settings)
     print(harness.format_header(harness.environment()))
     worst = check_equal(QUICK_SHAPES if args.quick else SHAPES)

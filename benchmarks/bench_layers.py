@@ -368,7 +368,7 @@ def main(argv=None):
     unknown = [n for n in names if n not in SUITES]
     if unknown:
         p.error(f"unknown layer(s) {', '.join(unknown)}; valid: {', '.join(SUITES)}")
-    harness.configure_threads(args.threads, args.stock_mkl)
+    harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)
     env = harness.environment()
     print("# Layer benchmarks\n" + harness.format_header(env) + "\n", flush=True)
     repeats = args.repeats or (3 if args.quick else 10)

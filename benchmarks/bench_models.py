@@ -321,11 +321,11 @@ def main(argv=None):
         print(json.dumps(_thread_probe(args.quick)))
         return
     if args.threads_matrix or args.mkl_matrix:
-        harness.configure_threads(args.threads, args.stock_mkl)  # children inherit it
+        harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)  # children inherit it
         settings = THREAD_SETTINGS if args.threads_matrix else MKL_SETTINGS
         print(thread_markdown(thread_matrix(args.quick, settings=settings)))
         return
-    harness.configure_threads(args.threads, args.stock_mkl)
+    harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)
     res = run(args.quick)
     print(harness.format_header(res["env"]))
     print(markdown(res))

@@ -177,7 +177,7 @@ def main(argv=None):
     p.add_argument("--json", help="also write the results to this JSON file")
     harness.add_machine_args(p)
     args = p.parse_args(argv)
-    harness.configure_threads(args.threads, args.stock_mkl)  # the same set-up as the tools
+    harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)  # the same set-up as the tools
     res = run(args.quick, [int(w) for w in args.workers.split(",")])
     res["env"] = harness.environment()
     print(harness.format_header(res["env"]))

@@ -43,10 +43,13 @@ THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 
 def add_machine_args(parser):
-    """``--threads N`` and ``--stock-mkl``, which every benchmark script takes."""
+    """``--threads N``, ``--stock-mkl`` and ``--stock-malloc``, which every benchmark script
+    takes."""
     parser.add_argument("--threads", type=int, default=1, help="OMP/MKL threads (default 1)")
     parser.add_argument("--stock-mkl", action="store_true",
                         help="MKL's stock CPU dispatch (default: AVX2 kernels on AMD, like tools/)")
+    parser.add_argument("--stock-malloc", action="store_true",
+                        help="glibc's stock malloc (default: freed memory kept, like tools/)")
 
 
 def write_json(path, obj):
@@ -56,12 +59,14 @@ def write_json(path, obj):
             json.dump(obj, f, indent=1, default=str)
 
 
-def configure_threads(threads, stock_mkl=False):
+def configure_threads(threads, stock_mkl=False, stock_malloc=False):
     """Sets the thread variables for this process and its children. Call before importing paddle.
 
-    Also applies what the tools apply (``paddle_repro.cpu_blas``: MKL's AVX2 kernels on AMD
-    CPUs) unless ``stock_mkl``, so benchmarks time what ``tools/train.py`` runs. Both sides of
-    every comparison share the process, hence the setting.
+    Also applies what the tools apply, so benchmarks time what ``tools/train.py`` runs:
+    ``paddle_repro.cpu_blas`` (MKL's AVX2 kernels on AMD CPUs) unless ``stock_mkl``, and
+    ``paddle_repro.cpu_memory`` (glibc keeps freed memory) unless ``stock_malloc``. Both
+    sides of every comparison share the process, hence the settings. Memory is measured in
+    fresh child processes (``measure_memory``), which run glibc's stock malloc.
     """
     if "paddle" in sys.modules:
         raise RuntimeError("configure_threads() must run before paddle is imported: "
@@ -71,6 +76,10 @@ def configure_threads(threads, stock_mkl=False):
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     from paddle_repro import cpu_blas
+    from paddle_repro import cpu_memory
+    if stock_malloc:
+        os.environ[cpu_memory.OPT_OUT] = "0"
+    cpu_memory.keep_freed_memory()
     if stock_mkl:
         os.environ[cpu_blas.OPT_OUT] = "0"
     return cpu_blas.use_avx2_mkl_on_amd()
@@ -91,6 +100,7 @@ def environment():
         "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", "unset"),
         "cpu": _cpu_model(),
         "MKL dispatch": _mkl_status(),
+        "malloc": _malloc_status(),
         "memory_method": "paddle host allocator peak (alloc_mb) + peak-RSS (VmHWM) delta (rss_mb), "
                          "fresh subprocess per measurement",
     }
@@ -116,6 +126,13 @@ def _cpu_model():
                         "?")
     except OSError:
         return "?"
+
+
+def _malloc_status():
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    from paddle_repro import cpu_memory
+    return cpu_memory.status()
 
 
 def _mkl_status():
