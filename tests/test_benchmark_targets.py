@@ -125,3 +125,15 @@ def test_model_ratios_pair_the_rounds_when_the_rows_keep_them():
     del nam["train_timing"]  # older results: the ratio of the images/s medians (10 / 9)
     row = _by_target(targets.check(res))["ResNet50-NAM training step time / fair ResNet50"]
     assert row["measured"] == "1.11" and row["met"] == "NO"
+
+
+def test_never_slower_shows_the_comparison_that_fails():
+    # Shape A: auto 0.83x but inside the notebook's wide spread (passes). Shape B: auto 0.93x
+    # with a tight spread (fails). The row must name B, not the numerically worse A.
+    res = _results(auto_fb=240.0)  # shape A; its notebook spread is widened below
+    res["layers"][0]["fwd_bwd_ms"] = _t(200, 150, 400)
+    s = "(512,192,7,7)->128"
+    res["layers"] += [_layer("condconv", s, "notebook", _t(100), _t(700, 690, 720)),
+                      _layer("condconv", s, "auto", _t(100), _t(750))]
+    row = _by_target(targets.check(res))["CondConv auto never slower than the notebook's grouped conv"]
+    assert row["met"] == "NO" and row["measured"] == f"0.93x (worst: {s} fwd+bwd)"
