@@ -105,12 +105,11 @@ def bench_recipe(recipe, cfg_path, workers, num_samples, repeats, path):
         row[f"{k}_img_s"] = float(np.median(r))
     # Ratios per round (passes run back to back), then their median: this VM's speed drifts
     # by up to ~1.5x over seconds, which a ratio of two separate medians would carry.
-    paired = np.asarray(rates["batched"]) / np.asarray(rates["paddle"])
-    row["speedup"] = float(np.median(paired))
-    row["speedup_min"], row["speedup_max"] = float(paired.min()), float(paired.max())
+    row["speedup"], (row["speedup_min"], row["speedup_max"]) = harness.median_of_ratios(
+        rates["batched"], rates["paddle"])
     if "notebook" in rates:
-        row["speedup_vs_notebook"] = float(np.median(np.asarray(rates["batched"])
-                                                     / np.asarray(rates["notebook"])))
+        row["speedup_vs_notebook"] = harness.median_of_ratios(rates["batched"],
+                                                              rates["notebook"])[0]
     return row
 
 

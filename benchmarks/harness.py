@@ -161,7 +161,12 @@ def paired_ratio(num, den):
     seconds here) mostly cancels in each round's ratio; a ratio of two separate medians
     would carry it.
     """
-    ratios = [a / b for a, b in zip(num["samples_ms"], den["samples_ms"])]
+    return median_of_ratios(num["samples_ms"], den["samples_ms"])
+
+
+def median_of_ratios(num, den):
+    """Median and (min, max) of ``num[k] / den[k]``: two sequences measured round by round."""
+    ratios = [a / b for a, b in zip(num, den)]
     return statistics.median(ratios), (min(ratios), max(ratios))
 
 

@@ -10,7 +10,8 @@ the notebook's, or inside the notebook's own min-max spread of the same run: two
 identical ops differ by that much on a shared machine.
 """
 import re
-import statistics
+
+import harness  # stdlib only at import time; the same ratio logic as the benchmarks
 
 LAYER_SHAPE = re.compile(r"\((\d+),(\d+),(\d+),(\d+)\)")
 
@@ -117,12 +118,12 @@ MODEL_TARGETS = [  # (target, faster model, slower model, metric, threshold, hig
 
 
 def _model_ratio(a, b, metric):
-    """Images/s of row a / row b: the median of per-round ratios when the rows keep their
-    rounds (``{metric}_timing.samples_ms``; same logic as ``harness.paired_ratio``), else
-    the ratio of the medians (older results)."""
+    """Images/s of row a / row b: the median of per-round ratios (time of b / time of a)
+    when the rows keep their rounds (``{metric}_timing.samples_ms``), else the ratio of the
+    medians (older results)."""
     ta, tb = a.get(f"{metric}_timing") or {}, b.get(f"{metric}_timing") or {}
     if "samples_ms" in ta and "samples_ms" in tb:
-        return statistics.median(y / x for x, y in zip(ta["samples_ms"], tb["samples_ms"]))
+        return harness.paired_ratio(tb, ta)[0]
     return a[f"{metric}_img_s"] / b[f"{metric}_img_s"]
 
 
