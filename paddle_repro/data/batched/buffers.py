@@ -10,6 +10,12 @@ How "nothing uses it" is known: the loader hands out a numpy *view* of a kept ba
 remembers only a weak reference to that view. Paddle's zero-copy tensor holds the view (and
 autograd holds the tensor while it needs the input), so the base is reused only after the
 view has died. No reference counts are read.
+
+The pool holds as many buffers as were ever in flight at once (at most ``capacity``): for the
+CondConv recipe with 2 workers that can be several hundred MB, kept for the loader's life.
+It overlaps with ``paddle_repro/cpu_memory.py`` (glibc keeping freed memory), which the tools
+apply; the pool also works without it (``PADDLE_REPRO_KEEP_MEMORY=0``, no glibc, or the
+loader used from a user's own script) and keeps a batch's memory out of the shared heap.
 """
 import threading
 import weakref
