@@ -6,9 +6,17 @@ the configs) this times, in one process and interleaved (paddle, batched, paddle
 * ``paddle``: the project's faithful path, ``build_loader`` with ``pipeline: paddle``
   (paddle.vision transforms per image + ``paddle.io.DataLoader``);
 * ``batched``: ``pipeline: batched`` (``paddle_repro/data/batched/``);
-* for the CondConv recipe also the notebook's literal code path: ``paddle.vision``
-  ``Compose`` (``ToTensor`` making a Paddle tensor per image) on
-  ``paddle.vision.datasets.Cifar10`` (cv2 backend) + ``DataLoader``.
+* for the CondConv and ACmix recipes also the notebook's literal code path (seeds 000 and
+  002): ``paddle.vision`` ``Compose`` (``ToTensor`` making a Paddle tensor per image) on
+  ``paddle.vision.datasets.Cifar10`` (cv2 backend) + ``DataLoader``. The ACmix notebook's
+  ``paddlex.transforms.MixupImage()`` is left out: on a bare image it returns the image
+  unchanged (RECIPES.md), and paddlex is not a dependency. The NAM and ShuffleNetV2
+  notebooks' loaders were not plain paddle.vision (PIL backend with their own classes;
+  PyTorch), so they have no such row.
+
+The target row of the issue compares ``batched`` with ``paddle``, the project's own
+per-image path, which is already leaner than the notebooks' code (its ``ToTensor`` returns
+an ndarray); the notebook column shows what a user of the notebook's code gains.
 
 ``--workers 0`` (default) measures one in-process worker: the images/s ONE loader worker
 delivers. The recipe's loader has ``num_workers`` of them; at best it scales linearly, so
@@ -65,12 +73,26 @@ def _epoch_rate(loader):
     return n / (time.perf_counter() - t0)
 
 
-def notebook_condconv_loader(path, batch_size, num_workers, num_samples):
-    """Seed 000's train loader, literally: paddle.vision Compose + Cifar10(cv2) + DataLoader."""
-    import paddle
+def notebook_train_transforms(recipe):
+    """The train ``Compose`` of seed 000 (condconv) or 002 (acmix), as written there (less
+    002's no-op paddlex MixupImage); None for recipes whose notebook loader was not this."""
     import paddle.vision.transforms as T
-    tfm = T.Compose([T.Resize((130, 130)), T.RandomResizedCrop(128), T.RandomHorizontalFlip(0.5),
-                     T.ToTensor(), T.Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))])
+    if recipe == "condconv":
+        return T.Compose([T.Resize((130, 130)), T.RandomResizedCrop(128),
+                          T.RandomHorizontalFlip(0.5), T.ToTensor(),
+                          T.Normalize(mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))])
+    if recipe == "acmix":
+        return T.Compose([T.Resize((130, 130)),
+                          T.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2),
+                          T.RandomResizedCrop(128, scale=(0.6, 1.0)),
+                          T.RandomHorizontalFlip(0.5), T.RandomRotation(20), T.ToTensor(),
+                          T.Normalize(mean=(0.485, 0.456, 0.406), std=(0.229, 0.224, 0.225))])
+    return None
+
+
+def notebook_loader(tfm, path, batch_size, num_workers, num_samples):
+    """A notebook's train loader, literally: ``tfm`` on Cifar10(cv2) + DataLoader."""
+    import paddle
     ds = paddle.vision.datasets.Cifar10(data_file=path, mode="train", transform=tfm,
                                         backend="cv2", download=False)
     ds = paddle.io.Subset(ds, list(range(min(num_samples, len(ds)))))
@@ -88,9 +110,10 @@ def bench_recipe(recipe, cfg_path, workers, num_samples, repeats, path):
     split = dict(dl["Train"], num_workers=workers, num_samples=num_samples)
     loaders = {"paddle": build_loader(dataset_cfg, split, "train", seed=0),
                "batched": build_loader(dataset_cfg, dict(split, pipeline="batched"), "train", 0)}
-    if recipe == "condconv":
-        loaders["notebook"] = notebook_condconv_loader(path, split["batch_size"], workers,
-                                                       num_samples)
+    tfm = notebook_train_transforms(recipe)
+    if tfm is not None:
+        loaders["notebook"] = notebook_loader(tfm, path, split["batch_size"], workers,
+                                              num_samples)
     for loader in loaders.values():  # warm-up pass: file cache, LUTs, first-touch memory
         _epoch_rate(loader)
     rates = {k: [] for k in loaders}
