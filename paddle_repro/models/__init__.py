@@ -13,6 +13,7 @@ from .resnet import (resnet18, resnet18_nam, resnet34, resnet34_nam, resnet50, r
 from .shufflenet_v2 import (shufflenetv2_x0_5, shufflenetv2_x1_0, shufflenetv2_x1_5,
                             shufflenetv2_x2_0)
 from .errors import ModelArgumentError
+from .init import INITS
 from .weights import WeightsError, count_params, load_weights
 
 MODELS = {
@@ -55,11 +56,14 @@ def _accepted_kwargs(builder):
             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def build_model(name, **kwargs):
+def build_model(name, init="paddle_default", **kwargs):
     """Builds a registered model.
 
     Args:
         name: registry key, e.g. ``"resnet50_nam"`` (see ``MODELS``).
+        init: weight initialisation, a key of ``models.init.INITS``: ``paddle_default``
+            (the Paddle notebooks') or ``torch_default`` (the PyTorch notebook 004's).
+            ``Arch.init`` in a config; any model takes it.
         **kwargs: builder keyword arguments, e.g. ``num_classes=100``.
 
     Returns:
@@ -68,8 +72,11 @@ def build_model(name, **kwargs):
     Raises:
         UnknownModelError (a KeyError): ``name`` is not registered (the message lists the
             valid names).
-        ModelArgumentError (a TypeError): a keyword argument is not accepted by that builder.
+        ModelArgumentError (a TypeError): a keyword argument is not accepted by that builder,
+            or ``init`` is not a known scheme.
     """
+    if init not in INITS:
+        raise ModelArgumentError(f"Unknown Arch.init {init!r}; valid: {', '.join(INITS)}.")
     if name not in MODELS:
         close = difflib.get_close_matches(str(name), MODELS, n=3)
         hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
@@ -87,8 +94,8 @@ def build_model(name, **kwargs):
             hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
         raise ModelArgumentError(f"Model {name!r} does not accept argument(s) {', '.join(hints)}. "
                         f"Accepted: {', '.join(accepted)} (put them under Arch: in the config).")
-    return builder(**kwargs)
+    return INITS[init](builder(**kwargs))
 
 
-__all__ = ["MODELS", "build_model", "UnknownModelError", "ModelArgumentError", "count_params", "load_weights",
+__all__ = ["MODELS", "INITS", "build_model", "UnknownModelError", "ModelArgumentError", "count_params", "load_weights",
            "WeightsError"]
