@@ -16,6 +16,7 @@ setup(
         "visualdl>=2.5",
         "pyyaml",
         "tqdm",
+        "Pillow",  # image_backend: pil (already a paddlepaddle dependency)
     ],
     extras_require={
         "cpu": ["paddlepaddle>=2.6"],

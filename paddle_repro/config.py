@@ -240,6 +240,23 @@ def _validate_transforms(cfg, origins, default_file):
             raise ConfigError("config error (from %s): %s" % (" and ".join(sources), e))
 
 
+def _validate_combinations(cfg, origins, default_file):
+    """Keys that are valid alone but not together."""
+    def fail(path, msg):
+        raise ConfigError("config error at `%s` (from %s): %s"
+                          % (".".join(path), _origin(origins, path, default_file), msg))
+
+    metric = cfg["Metric"]
+    if metric["best_by"].endswith("_nb") and not metric["notebook_val"]:
+        fail(["Metric", "best_by"], "`%s` needs Metric.notebook_val (the notebook's metric "
+             "definition); set it or use best_by: val_top1." % metric["best_by"])
+    if cfg["DataLoader"]["dataset"]["image_backend"] == "pil":
+        for split in ("Train", "Eval"):
+            if cfg["DataLoader"][split]["pipeline"] == "batched":
+                fail(["DataLoader", split, "pipeline"], "the batched pipeline works on cv2 arrays; "
+                     "with DataLoader.dataset.image_backend: pil use pipeline: paddle.")
+
+
 def validate_config(raw, source="<dict>", origins=None):
     """Validate a raw nested dict against the schema and fill defaults (returns a copy)."""
     origins = origins if origins is not None else {}
@@ -253,6 +270,7 @@ def validate_config(raw, source="<dict>", origins=None):
                                             _did_you_mean(k, SCHEMA), ", ".join(SCHEMA)))
     cfg = _validate(raw, SCHEMA, [], origins, source)
     _validate_transforms(cfg, origins, source)
+    _validate_combinations(cfg, origins, source)
     return cfg
 
 

@@ -39,6 +39,8 @@ GLOBAL = {
                  ("O1", "O2", None)),
     "throughput": Field((bool,), True, "Measure eval throughput (img/s) at the end of training."),
     "progress_bar": Field((bool,), True, "Show a tqdm bar on long loops (off when not a TTY)."),
+    "keep_epoch_checkpoints": Field((bool,), False, "Also keep `epoch_<N>` weights+optimizer of "
+                                    "every epoch (the NAM notebook's ModelCheckpoint(save_freq=1))."),
 }
 
 ARCH = {
@@ -99,6 +101,9 @@ DATASET = {
     "num_classes": Field((int,), 10, "synthetic: number of classes."),
     "train_size": Field((int,), 500, "synthetic: images in the train split."),
     "test_size": Field((int,), 100, "synthetic: images in the test split."),
+    "image_backend": Field((str,), "cv2", "Image type the transforms see: cv2 (numpy arrays, as "
+                           "notebooks 000/002 set it) | pil (PIL images, Paddle's default, as "
+                           "notebook 003 ran). The batched pipeline needs cv2.", ("cv2", "pil")),
 }
 
 SPLIT = {
@@ -125,6 +130,15 @@ DATALOADER = {
 
 METRIC = {
     "topk": Field((list,), [1, 5], "Top-k accuracies to report."),
+    # How the notebook computed its val numbers (engine/notebook_metrics.py): recorded as
+    # val_*_nb beside the true per-sample metrics; null = record none.
+    "notebook_val": Field((str, NONE), None, "batch_mean (000/002: mean of batch accuracies, "
+                          "sum of batch-mean losses / n * batch) | paddle_model (003: "
+                          "paddle.Model.evaluate) | counts (004: correct / total).",
+                          ("batch_mean", "paddle_model", "counts", None)),
+    "best_by": Field((str,), "val_top1", "Record that picks best_model (strictly greater wins, "
+                     "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's).",
+                     ("val_top1", "val_top1_nb")),
 }
 
 SCHEMA = {

@@ -129,8 +129,12 @@ def test_shipped_table_specs_are_valid():
         assert [r["role"] for r in spec["runs"]].count("with") == 1
         assert spec["quick"], repro
     cc = load_spec(os.path.join(root, "condconv", "table.yaml"))
-    assert cc["runs"][0]["notebook"] == {"train_top1": 0.7479, "best_val_top1": 0.8314,
+    # the notebook's val acc was its batch-mean definition: it sits in the like-for-like column
+    assert cc["runs"][0]["notebook"] == {"train_top1": 0.7479, "best_val_top1_nb": 0.8314,
                                          "params": 8302474, "throughput_img_s": 2159}
+    assert cc["figures"] == {"checkpoint": "best_model", "gallery_n": 18, "gallery_cols": 6}
+    sn = load_spec(os.path.join(root, "shufflenetv2", "table.yaml"))
+    assert sn["figures"] == {"checkpoint": "final_model", "gallery_n": 64, "gallery_cols": 8}
     with pytest.raises(SpecError, match="does not exist"):
         load_spec(os.path.join(root, "nope", "table.yaml"))
 

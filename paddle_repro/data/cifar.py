@@ -1,8 +1,10 @@
-"""CIFAR-10/100 datasets through ``paddle.vision.datasets.Cifar10/Cifar100`` (cv2 backend).
+"""CIFAR-10/100 datasets through ``paddle.vision.datasets.Cifar10/Cifar100``.
 
 Not a paper module. Images reach the transforms exactly as in the notebooks: Paddle's
 ``Cifar10.__getitem__`` reshapes a row to [3,32,32], transposes to HWC uint8 RGB, applies
-the transform and casts to float32. One deviation: the archive is read and validated by
+the transform and casts to float32. ``backend`` is Paddle's own argument: ``cv2`` hands
+the transforms a uint8 RGB HWC ndarray (notebooks 000/002 set it), ``pil`` a PIL image
+(Paddle's default, which notebook 003 ran with). One deviation: the archive is read and validated by
 ``cifar_files.read_cifar`` (errors become ``DataError`` with a fix) and the validated rows
 are handed to Paddle's class in Paddle's own member order, instead of Paddle re-reading the
 tarball; the items are identical (checked in tests/test_data_cifar.py).
@@ -60,7 +62,8 @@ class CifarDataset(Dataset):
         labels: int64 [len(self)] labels of the (subset) items.
     """
 
-    def __init__(self, name, path, mode, transform, num_samples=None, allow_unofficial=False):
+    def __init__(self, name, path, mode, transform, num_samples=None, allow_unofficial=False,
+                 backend="cv2"):
         self.name, self.path, self.mode = name, path, mode
         self.official = check_md5(name, path, allow_unofficial)
         rows, labels, self.class_names = read_cifar(name, path, mode)
@@ -69,7 +72,7 @@ class CifarDataset(Dataset):
         self._rows = rows
         self.labels = labels[self.indices]
         self.base = _PADDLE_CLASSES[name](rows, labels, data_file=path, mode=mode,
-                                        transform=transform, download=False, backend="cv2")
+                                        transform=transform, download=False, backend=backend)
 
     def __len__(self):
         return len(self.indices)
@@ -88,4 +91,5 @@ def build_cifar(name, dataset_cfg, mode, transform, num_samples):
     """CIFAR-10/100 from ``data_file`` or Paddle's cache (download only when missing)."""
     path = resolve_cifar_file(name, dataset_cfg.get("data_file"))
     return CifarDataset(name, path, mode, transform, num_samples,
-                        allow_unofficial=dataset_cfg.get("allow_unofficial", False))
+                        allow_unofficial=dataset_cfg.get("allow_unofficial", False),
+                        backend=dataset_cfg.get("image_backend", "cv2"))

@@ -8,6 +8,8 @@ classes it is written in CIFAR-10 layout, above that in CIFAR-100 layout.
 """
 import os
 
+from PIL import Image
+
 from .cifar import build_cifar, CifarDataset
 from .image_folder import ImageFolderDataset
 from .synthetic import write_synthetic_cifar
@@ -35,7 +37,20 @@ def _cifar100(dataset_cfg, mode, transform, num_samples):
     return build_cifar("cifar100", dataset_cfg, mode, transform, num_samples)
 
 
+class _AsPIL:
+    """Hands a uint8 RGB ndarray to ``transform`` as a PIL image (``image_backend: pil``)."""
+
+    def __init__(self, transform):
+        self.transform = transform
+
+    def __call__(self, img):
+        img = Image.fromarray(img)
+        return self.transform(img) if self.transform is not None else img
+
+
 def _image_folder(dataset_cfg, mode, transform, num_samples):
+    if dataset_cfg.get("image_backend", "cv2") == "pil":
+        transform = _AsPIL(transform)
     return ImageFolderDataset(dataset_cfg.get("root"), mode, transform, num_samples)
 
 
@@ -47,7 +62,8 @@ def _synthetic(dataset_cfg, mode, transform, num_samples):
         write_synthetic_cifar(path, num_classes=k, train_size=dataset_cfg.get("train_size", 500),
                               test_size=dataset_cfg.get("test_size", 100), seed=SYNTHETIC_SEED,
                               flavour=flavour)
-    return CifarDataset(flavour, path, mode, transform, num_samples, allow_unofficial=True)
+    return CifarDataset(flavour, path, mode, transform, num_samples, allow_unofficial=True,
+                        backend=dataset_cfg.get("image_backend", "cv2"))
 
 
 DATASETS = {

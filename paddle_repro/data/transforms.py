@@ -18,9 +18,13 @@ neutral or documented:
 * ``MixupImage`` is identity: the ACmix notebook (002) put paddlex's ``MixupImage()`` in a
   classification pipeline, where it receives a bare image without a ``mixup`` partner and
   returns it unchanged. Real mixup is ``DataLoader.Train.mixup_alpha`` (off by default).
-* The NAM notebook (003) ran with Paddle's default PIL backend; here every pipeline uses
-  cv2 arrays, so its RandomRotation/contrast use cv2 arithmetic (same operations,
-  interpolation and rounding may differ in the last bit of a pixel).
+* The image type is ``DataLoader.dataset.image_backend``: cv2 arrays (000/002 set it) or
+  PIL images (Paddle's default, which the NAM notebook 003 ran with, so its config
+  defaults to ``pil``). The two are NOT the same numbers: Paddle's cv2 contrast blends
+  with a fixed grey of 74 where PIL's blends with the image's mean grey (mean |diff| about
+  3.8 levels at factor 1.08), and nearest-neighbour RandomRotation picks another source
+  pixel for 6-22 % of the pixels. Each path equals ``paddle.vision.transforms`` on the
+  same backend (tests/test_data_backend.py).
 """
 import difflib
 import inspect

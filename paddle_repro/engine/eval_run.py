@@ -16,6 +16,7 @@ from .. import runtime
 from .evaluate import evaluate, loader_throughput, model_throughput
 from .logger import setup_console
 from .losses import build_loss
+from .notebook_metrics import notebook_val_metrics
 
 log = logging.getLogger("paddle_repro")
 
@@ -53,6 +54,9 @@ def run_eval(cfg, write=True):
            "throughput_loader_img_s": loader_throughput(model, loader) if g.get("throughput") else None,
            "throughput_model_img_s": model_throughput(model, loader) if g.get("throughput") else None,
            "n": res["n"], "checkpoint": g["checkpoint"], "device": device}
+    # the notebook's definitions, as training records them (top1_nb, loss_nb, ...)
+    out.update({k[len("val_"):]: v for k, v in
+                notebook_val_metrics(cfg["Metric"]["notebook_val"], res).items()})
     log.info(f"[Eval] {g['checkpoint']}: loss {out['loss']:.5f}, top1 {out['top1']:.5f}, "
              f"top5 {out['top5']:.5f} on {out['n']} images")
     for name, acc in zip(out["class_names"], out["per_class_acc"]):

@@ -1,8 +1,9 @@
 """Evaluation (loss, top-k, per-class accuracy) and throughput, single- or multi-process.
 
-Loss is the sample-weighted mean of per-sample losses. The notebooks averaged batch means
-(``sum(batch_mean) / n * batch_size``), which is the same number when every batch is full
-and slightly over-weights a short last batch otherwise.
+Loss is the sample-weighted mean of per-sample losses and top-1/top-k are hits / images:
+the true metrics. The notebooks' own definitions (000/002 averaged *batch* accuracies and
+batch-mean losses, 003 logged the last batch's loss) are computed from the per-batch sums
+returned here by :mod:`.notebook_metrics`, so both can be recorded side by side.
 
 Under data parallel every rank evaluates its shard and the *counts* (loss sum, correct
 top-1/top-k, images, per-class hits and totals) are summed with ``all_reduce``.
@@ -76,7 +77,11 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
 
     Returns:
         ``dict(loss, top1, top5, per_class_acc, n)``; ``per_class_acc[c]`` is None for a
-        class with no evaluated image.
+        class with no evaluated image. Also the per-batch sums the notebooks' definitions
+        need (``notebook_metrics``): ``batches``, ``batch_top1_sum`` (sum of each batch's
+        top-1 fraction), ``batch_loss_sum`` (sum of batch-mean losses), ``max_batch`` (the
+        loader's batch size) and ``last_batch_loss``; under data parallel the sums are over
+        every rank's batches and ``last_batch_loss`` is this rank's.
     """
     was_training = model.training
     model.eval()
@@ -86,6 +91,7 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
         masks = _padding_mask(loader)
     k = min(topk, num_classes)
     loss_sum, hit1, hitk, n = 0.0, 0, 0, 0
+    batches, batch_top1_sum, batch_loss_sum, max_batch, last_batch_loss = 0, 0.0, 0.0, 0, None
     cls_hit = np.zeros(num_classes, np.int64)
     cls_tot = np.zeros(num_classes, np.int64)
     with paddle.no_grad():
@@ -104,16 +110,28 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
             hit1 += int(correct1.sum())
             hitk += int(((top == y[:, None]).any(axis=1) & keep).sum())
             n += int(keep.sum())
+            if keep.any():
+                batch_loss = float(per_loss[keep].mean())
+                batches += 1
+                batch_top1_sum += float(correct1.sum()) / float(keep.sum())
+                batch_loss_sum += batch_loss
+                max_batch = max(max_batch, int(keep.sum()))
+                last_batch_loss = batch_loss
             cls_hit += np.bincount(y[correct1], minlength=num_classes)[:num_classes]
             cls_tot += np.bincount(y[keep], minlength=num_classes)[:num_classes]
     if distributed and dist.get_world_size() > 1:  # every rank joins, even with no batches
-        counts = paddle.to_tensor(np.concatenate([[loss_sum, hit1, hitk, n], cls_hit, cls_tot])
+        counts = paddle.to_tensor(np.concatenate([[loss_sum, hit1, hitk, n, batches, batch_top1_sum,
+                                                    batch_loss_sum], cls_hit, cls_tot])
                                   .astype(np.float64))
         dist.all_reduce(counts)
         c = counts.numpy()
         loss_sum, hit1, hitk, n = float(c[0]), int(round(c[1])), int(round(c[2])), int(round(c[3]))
-        cls_hit = np.rint(c[4:4 + num_classes]).astype(np.int64)
-        cls_tot = np.rint(c[4 + num_classes:]).astype(np.int64)
+        batches, batch_top1_sum, batch_loss_sum = int(round(c[4])), float(c[5]), float(c[6])
+        cls_hit = np.rint(c[7:7 + num_classes]).astype(np.int64)
+        cls_tot = np.rint(c[7 + num_classes:]).astype(np.int64)
+        biggest = paddle.to_tensor([max_batch], dtype="int64")
+        dist.all_reduce(biggest, op=dist.ReduceOp.MAX)
+        max_batch = int(biggest.numpy()[0])
     if was_training:
         model.train()
     if n == 0:
@@ -121,7 +139,9 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
                            "drop_last with fewer images than one batch).")
     per_class = [float(h / t) if t else None for h, t in zip(cls_hit, cls_tot)]
     return {"loss": loss_sum / n, "top1": hit1 / n, "top5": hitk / n,
-            "per_class_acc": per_class, "n": n}
+            "per_class_acc": per_class, "n": n, "batches": batches,
+            "batch_top1_sum": batch_top1_sum, "batch_loss_sum": batch_loss_sum,
+            "max_batch": max_batch, "last_batch_loss": last_batch_loss}
 
 
 def loader_throughput(model, loader):

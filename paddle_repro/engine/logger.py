@@ -4,10 +4,12 @@ Files (formats in docs/architecture.md): ``metrics.jsonl`` (one record per epoch
 ``train_steps.jsonl`` (train loss + lr every ``Global.log_interval`` batches) and VisualDL
 scalars in ``vdl/vdlrecords.train.log``:
 
-- ``train/loss`` and ``lr``: x = global step, every ``log_interval`` batches (the NAM
-  notebook's VisualDL callback logged loss and lr per step).
+- ``train/loss``, ``train/top1_step``, ``train/top5_step`` and ``lr``: x = global step,
+  every ``log_interval`` batches (the NAM notebook's VisualDL callback logged loss, top-1,
+  top-5 and lr per step; the top-k are of that one batch, in train mode).
 - ``train/top1``, ``val/loss``, ``val/top1``, ``val/top5`` and ``epoch/train_loss``,
-  ``epoch/lr``: x = epoch (1-based).
+  ``epoch/lr``: x = epoch (1-based); with ``Metric.notebook_val`` also ``val_nb/top1``,
+  ``val_nb/loss``, ``val_nb/top5`` (the notebook's definitions, engine/notebook_metrics.py).
 
 On resume, records past the checkpoint are dropped from the JSON-lines files so they read
 as one uninterrupted run; VisualDL appends to the same file from the restored step (its
@@ -91,13 +93,18 @@ class RunLogger:
         if self._vdl is not None and value is not None:
             self._vdl.add_scalar(tag=tag, value=float(value), step=int(step))
 
-    def step(self, step, epoch, loss, lr):
-        """Records the sampled train loss and lr at global ``step`` (1-based ``epoch``)."""
+    def step(self, step, epoch, loss, lr, top1=None, topk=None):
+        """Records the sampled train loss, lr and that batch's top-1/top-k at global ``step``."""
         if not self.enabled:
             return
-        self._steps.write(json.dumps({"step": step, "epoch": epoch, "loss": loss, "lr": lr}) + "\n")
+        record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr}
+        if top1 is not None:
+            record.update(top1=top1, top5=topk)
+        self._steps.write(json.dumps(record) + "\n")
         self._steps.flush()
         self._scalar("train/loss", loss, step)
+        self._scalar("train/top1_step", top1, step)
+        self._scalar("train/top5_step", topk, step)
         self._scalar("lr", lr, step)
 
     def epoch(self, record):
@@ -112,6 +119,7 @@ class RunLogger:
         self._scalar("train/top1", record.get("train_top1"), e)
         for key in ("val_loss", "val_top1", "val_top5"):
             self._scalar(key.replace("_", "/", 1), record.get(key), e)
+            self._scalar("val_nb/" + key[len("val_"):], record.get(key + "_nb"), e)
         if self._vdl is not None:
             self._vdl.flush()
 

@@ -40,6 +40,14 @@ def _mix(images, labels, alpha, rng):
     return mixed, labels, paddle.gather(labels, perm), lam
 
 
+def _batch_topk(logits, target, k):
+    """Top-1 and top-k fraction of one train batch (the NAM notebook logged both per step)."""
+    k = min(k, int(logits.shape[-1]))
+    top = paddle.topk(logits.detach().astype("float32"), k=k, axis=1)[1].numpy()
+    y = target.numpy().reshape(-1, 1)
+    return float((top[:, :1] == y).mean()), float((top == y).any(axis=1).mean())
+
+
 def _check_finite(value, epoch, step, distributed):
     bad = not np.isfinite(value)
     if distributed:  # every rank must stop at the same step, or the others hang in all_reduce
@@ -127,7 +135,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         stats.batches = i + 1
         seen += bs
         if i % ctx.log_interval == 0:  # the notebooks sampled batch_id % 10 == 0
-            ctx.logger.step(step, epoch, value, lr_now)
+            ctx.logger.step(step, epoch, value, lr_now, *_batch_topk(logits, target, ctx.topk))
             if not ctx.progress_bar:
                 elapsed = time.perf_counter() - tic
                 ips = seen / max(elapsed, 1e-9)

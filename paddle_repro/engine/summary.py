@@ -4,11 +4,19 @@
 running statistics, like ``paddle.summary``). ``throughput_img_s`` is measured the notebooks'
 way at the end of a finished run (whole eval loader, eval mode, data loading included);
 under data parallel it is rank 0's shard, i.e. one process's throughput.
+
+``best_epoch`` is the epoch saved as best_model, chosen by ``best_by`` (``Metric.best_by``,
+e.g. the notebook-defined ``val_top1_nb``) with value ``best_value``; ``best_val_top1`` and
+``best_val_top1_nb`` are that epoch's true and notebook-defined top-1 (so the best epoch's
+true top-1 need not be the largest true top-1 of the run).
 """
 import json
 import os
 
 from .. import runtime
+
+
+_VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb")
 
 
 def _final(metrics):
@@ -18,8 +26,14 @@ def _final(metrics):
     final = {"train_loss": last["train_loss"], "train_top1": last["train_top1"]}
     evaluated = [m for m in metrics if "val_top1" in m]
     if evaluated:
-        final.update({k: evaluated[-1][k] for k in ("val_loss", "val_top1", "val_top5")})
+        final.update({k: evaluated[-1][k] for k in _VAL_KEYS if k in evaluated[-1]})
     return final
+
+
+def _best(metrics, best_epoch):
+    """The val numbers of the epoch whose weights are best_model (true and notebook-defined)."""
+    record = next((m for m in metrics if m["epoch"] == best_epoch), {})
+    return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb") if k in record}
 
 
 def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
@@ -35,18 +49,22 @@ def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
     from ..models import count_params
     from .logger import read_jsonl
 
+    cfg = ctx.cfg
     metrics_path = os.path.join(ctx.out, "metrics.jsonl")
     metrics = read_jsonl(metrics_path) if os.path.isfile(metrics_path) else []
     total, trainable = count_params(ctx.model)
     throughput = None
     if throughput_fn is not None and ctx.is_main:
         throughput = float(throughput_fn(ctx.model, ctx.eval_loader))
-    cfg = ctx.cfg
     summary = {
         "finished": bool(finished),
         "epochs_completed": int(ctx.state["epoch"]),
-        "best_val_top1": ctx.state["best_top1"],
+        "best_by": cfg["Metric"]["best_by"],
+        "best_value": ctx.state["best_top1"],
         "best_epoch": ctx.state["best_epoch"],
+        "best_val_top1": None,
+        **_best(metrics, ctx.state["best_epoch"]),
+        "notebook_val": cfg["Metric"]["notebook_val"],
         "final": _final(metrics),
         "params": int(total),
         "trainable_params": int(trainable),

@@ -31,6 +31,7 @@ from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger, read_jsonl, setup_console
 from .loop import EpochStats, train_one_epoch
 from .losses import build_loss
+from .notebook_metrics import notebook_val_metrics
 from .optim import build_lr, build_optimizer
 from .summary import write_summary
 
@@ -154,17 +155,23 @@ def _epoch_end(ctx, epoch, stats, seconds):
                 paddle.distributed.broadcast(tensor, src=0)
         res = evaluate(ctx.net, ctx.eval_loader, ctx.loss_fn, ctx.num_classes, ctx.topk, ctx.distributed)
         record.update(val_loss=res["loss"], val_top1=res["top1"], val_top5=res["top5"])
+        record.update(notebook_val_metrics(ctx.cfg["Metric"]["notebook_val"], res))
     record["epoch_time_s"] = seconds
     ctx.lr.after_epoch(record)  # plateau reads train_loss / val_*; others ignore it
     ctx.state.update(epoch=epoch, last=record)
     ctx.logger.epoch(record)
     msg = ", ".join(f"{k}: {v:.5f}" for k, v in record.items() if isinstance(v, float))
     log.info(f"[Epoch {epoch}/{ctx.epochs}] {msg}")
-    if "val_top1" in record and (ctx.state["best_top1"] is None or record["val_top1"] > ctx.state["best_top1"]):
-        ctx.state.update(best_top1=record["val_top1"], best_epoch=epoch)
+    # The notebooks: `if val_acc > best_acc` on their own val acc (Metric.best_by). The
+    # state key keeps its old name so earlier checkpoints resume; it holds best_by's value.
+    best_by = ctx.cfg["Metric"]["best_by"]
+    if best_by in record and (ctx.state["best_top1"] is None or record[best_by] > ctx.state["best_top1"]):
+        ctx.state.update(best_top1=record[best_by], best_epoch=epoch)
         _save(ctx, "best_model")
     if epoch % g["save_interval"] == 0 or epoch == ctx.epochs:
         _save(ctx, "latest")
+    if g["keep_epoch_checkpoints"]:  # the NAM notebook's ModelCheckpoint(save_freq=1)
+        _save(ctx, f"epoch_{epoch}")
     if ctx.is_main:
         plot_curves(read_jsonl(os.path.join(ctx.out, "metrics.jsonl")),
                     read_jsonl(os.path.join(ctx.out, "train_steps.jsonl")), ctx.out,

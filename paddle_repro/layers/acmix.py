@@ -5,7 +5,8 @@ https://arxiv.org/abs/2111.14556. Specification: the ACmix notebook (seed 002), 
 is transcribed in ``tests/reference/notebook_acmix.py``; parameter names and shapes are the
 notebook's, so a notebook state dict loads unchanged.
 
-Quirks of the notebook kept on purpose (the paper's official code has the same ones):
+Quirks of the notebook kept on purpose (the official code, LeapLabTHU/ACmix, has the same
+ones except the dep_conv bias, see below):
 
 * the attention window (kernel_att x kernel_att) is reflect padded, so near a border some
   positions appear twice in a window; reflect padding needs h, w > padding (h, w >= 4 for
@@ -17,7 +18,10 @@ Quirks of the notebook kept on purpose (the paper's official code has the same o
 * the conv path's ``dep_conv`` is a grouped conv (groups = head_dim) whose weight is
   initialised to the fixed shift pattern, shape (out, k^2, k, k), and stays trainable; its
   bias is ONE scalar shared by all channels (shape [1], init 0); its padding is fixed at 1,
-  so only ``kernel_conv=3`` gives shapes that match the attention path (others raise);
+  so only ``kernel_conv=3`` gives shapes that match the attention path (others raise).
+  The official code has NO dep_conv bias at all: its ``init_rate_0`` returns None, so
+  ``self.dep_conv.bias = init_rate_0(self.dep_conv.bias)`` removes it. With the same
+  weights and that scalar at 0 both give the same outputs; the notebook's scalar then trains;
 * ``rate1``, ``rate2``: learnable scalars (init 0.5) weighting attention and conv outputs.
 
 Deviations from the notebook (identical results wherever the notebook runs):

@@ -11,6 +11,12 @@ The math and the parameters are exactly those of the CondConv notebook (seed 000
 ``weight`` is (E, out, in/groups, k, k) and ``bias`` is (E, out), both KaimingNormal, so the
 notebook's state dicts load unchanged.
 
+Against the official implementations (TF ``condconv_layers.py``, timm ``CondConv2d``): their
+routing is a Dense/Linear layer WITH a bias (``sigmoid(W·GAP(x) + c)``), the notebook's 1x1
+routing conv has none; their expert convs have no bias by default, ours (the notebook's)
+has one per expert. Same outputs for the same weights with a zero routing bias and zero
+expert biases; our defaults follow the notebook.
+
 Init quirk kept on purpose (faithful default): Paddle's KaimingNormal reads the fan-in of a
 5-D shape as ``shape[1] * prod(shape[2:])`` = out*in/g*k*k and of a 2-D shape as ``shape[0]``
 = E. So expert kernels get std sqrt(2/(out*in/g*k*k)) (0.0030 for 128->192 3x3, ~14x below

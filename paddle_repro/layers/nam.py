@@ -18,8 +18,9 @@ Relation to the notebook (seed 003, ``Att`` wrapping ``Channel_Att``):
   so they match exactly. ``impl="notebook"`` keeps the transpose form as the reference.
 * Parameter names: the notebook's ``nam.Channel_Att.bn2.*`` is our ``nam.bn_channel.*``
   (``NOTEBOOK_KEY_MAP`` below; ``paddle_repro.models.weights`` applies it).
-* Like the notebook (and unlike the official PyTorch code, which reads ``bn.weight.data``),
-  the weights ``|γ|/Σ|γ|`` are *not* detached: γ also receives a gradient through them.
+* Like the notebook (and unlike the official PyTorch code, Christian-lyc/NAM, which reads
+  ``bn.weight.data``, i.e. detaches them), the weights ``|γ|/Σ|γ|`` are *not* detached: γ
+  also receives a gradient through them. Forward outputs are the same; gradients of γ differ.
 * BN: Paddle defaults (momentum 0.9, epsilon 1e-5), as the notebook.
 
 Beyond the notebook, both OFF by default:

@@ -71,15 +71,18 @@ def plot_confusion(cm, class_names, path, title="Confusion matrix"):
     plt.close(fig)
 
 
-def write_confusion(pred, labels, class_names, out_dir, title="Confusion matrix"):
-    """Writes ``confusion.png`` and ``per_class_acc.json`` in ``out_dir``; returns the json dict."""
+def write_confusion(pred, labels, class_names, out_dir, title="Confusion matrix", checkpoint=None):
+    """Writes ``confusion.png`` and ``per_class_acc.json`` in ``out_dir``; returns the json dict.
+
+    ``checkpoint`` (the weights' name, e.g. ``final_model``) is recorded in the json.
+    """
     cm = confusion_matrix(pred, labels, len(class_names))
     acc = per_class_accuracy(cm)
     result = {"class_names": list(class_names),
               "per_class_acc": [None if np.isnan(a) else float(a) for a in acc],
               "per_class_n": cm.sum(axis=1).tolist(), "n": int(cm.sum()),
               "top1": float(np.trace(cm[:, :len(class_names)]) / max(cm.sum(), 1)),
-              "confusion": cm.tolist()}
+              "confusion": cm.tolist(), "checkpoint": checkpoint}
     os.makedirs(out_dir, exist_ok=True)
     plot_confusion(cm, class_names, os.path.join(out_dir, "confusion.png"), title)
     with open(os.path.join(out_dir, "per_class_acc.json"), "w", encoding="utf-8") as f:

@@ -151,7 +151,7 @@ def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), tra
         if state != "finished":
             train_fn(job["cfg"])
         if figures:
-            write_run_outputs(job["run_dir"])
+            write_run_outputs(job["run_dir"], figures=spec["figures"])
     results = {}
     for job in jobs:
         results.setdefault(job["name"], []).append(load_run(job["run_dir"]))

@@ -97,7 +97,9 @@ def run_metrics(run):
     return {
         "train_top1": final.get("train_top1"),
         "best_val_top1": summary.get("best_val_top1"),
+        "best_val_top1_nb": summary.get("best_val_top1_nb"),
         "final_val_top1": final.get("val_top1"),
+        "final_val_top1_nb": final.get("val_top1_nb"),
         "final_val_top5": final.get("val_top5"),
         "params": summary.get("params"),
         "trainable_params": summary.get("trainable_params"),

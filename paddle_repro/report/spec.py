@@ -15,7 +15,10 @@ import yaml
 COLUMNS = {
     "train_top1": "train top-1",        # last epoch, accumulated in train mode (notebooks' way)
     "best_val_top1": "best val top-1",
+    # the notebook's own definition of val accuracy (Metric.notebook_val): like for like
+    "best_val_top1_nb": "best val top-1 (notebook def.)",
     "final_val_top1": "final val top-1",
+    "final_val_top1_nb": "final val top-1 (notebook def.)",
     "final_val_top5": "final val top-5",
     "params": "params",                 # BN running statistics included (paddle.summary total)
     "trainable_params": "trainable params",
@@ -24,7 +27,12 @@ COLUMNS = {
     "wall_time_s": "wall time s",
 }
 ROLES = ("with", "without", "variant")
-SPEC_KEYS = {"title", "paper", "columns", "runs", "quick", "notebook_hardware", "notebook_notes"}
+SPEC_KEYS = {"title", "paper", "columns", "runs", "quick", "notebook_hardware", "notebook_notes",
+             "figures"}
+# Which weights draw the gallery / per-class accuracy, and how many images: the notebooks
+# 000/002 used best_model and 18 images; 004 its final network and 64 (8 x 8).
+FIGURES = {"checkpoint": ("best_model", "final_model", "latest"), "gallery_n": int, "gallery_cols": int}
+FIGURE_DEFAULTS = {"checkpoint": "best_model", "gallery_n": 18, "gallery_cols": 6}
 RUN_KEYS = {"name", "label", "config", "role", "notebook", "overrides"}
 NOTEBOOK_KEYS = set(COLUMNS) | {"per_class_acc"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -113,6 +121,16 @@ def validate_spec(spec, path="<table spec>"):
         spec[key] = value
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SpecError(f"{path}: `{key}` must be a list of strings.")
+    figures = spec.setdefault("figures", {}) or {}
+    _check_keys(figures, FIGURES, "figures.", path)
+    for key, value in figures.items():
+        kind = FIGURES[key]
+        ok = value in kind if isinstance(kind, tuple) else (
+            isinstance(value, int) and not isinstance(value, bool) and value > 0)
+        if not ok:
+            raise SpecError(f"{path}: `figures.{key}` is {value!r}; expected "
+                            + (f"one of {', '.join(kind)}." if isinstance(kind, tuple) else "a positive integer."))
+    spec["figures"] = dict(FIGURE_DEFAULTS, **figures)
     runs = spec.get("runs")
     if not isinstance(runs, list) or not runs:
         raise SpecError(f"{path}: `runs` is required: a list of {{label, config, role}}.")

@@ -11,7 +11,8 @@ from paddle_repro.report import stats
 from paddle_repro.report.runs import run_metrics
 from paddle_repro.report.spec import COLUMNS
 
-_ACC = {"train_top1", "best_val_top1", "final_val_top1", "final_val_top5"}
+_ACC = {"train_top1", "best_val_top1", "best_val_top1_nb", "final_val_top1",
+        "final_val_top1_nb", "final_val_top5"}
 
 
 def build_table(spec, results):
@@ -51,7 +52,9 @@ def build_table(spec, results):
         nb = {c: nb_w[c] - nb_o[c] for c in columns if c in nb_w and c in nb_o}
         if nb:
             notebook_deltas.append({"label": f"notebook Δ {with_row['label']} − {row['label']}",
-                                    "cols": nb})
+                                    "cols": nb, "decimals": {c: max(printed_decimals(nb_w[c]),
+                                                                    printed_decimals(nb_o[c]))
+                                                             for c in nb}})
     seeds = sorted({s for r in rows for s in r["seeds"] if s is not None})
     return {"columns": columns, "rows": rows, "deltas": deltas,
             "notebook_deltas": notebook_deltas, "seeds": seeds}
@@ -69,6 +72,20 @@ def fmt(col, value, signed=False):
     if col in ("params", "trainable_params"):
         return f"{value:{sign},.0f}"
     return f"{value:{sign},.1f}"
+
+
+def printed_decimals(value):
+    """Decimals a notebook number was printed with (0.81804 -> 5, 0.8314 -> 4; at least 4)."""
+    text = repr(float(value))
+    return max(4, len(text.split(".")[1])) if "." in text and "e" not in text else 4
+
+
+def fmt_notebook(col, value, decimals=None, signed=False):
+    """A notebook's number at its own printed precision (0.81804 stays 0.81804, not 0.8180)."""
+    if value is None or col not in _ACC:
+        return fmt(col, value, signed)
+    decimals = decimals or printed_decimals(value)
+    return f"{value:{'+' if signed else ''}.{decimals}f}"
 
 
 def _cell(row, col):
@@ -91,7 +108,7 @@ def render_markdown(spec, table, header_lines=()):
                    + " | ".join(_cell(row, c) for c in cols) + " |")
         if any(c in row["notebook"] for c in cols):
             out.append(f"| ↳ notebook: {row['label']} | | | "
-                       + " | ".join(fmt(c, row["notebook"].get(c)) for c in cols) + " |")
+                       + " | ".join(fmt_notebook(c, row["notebook"].get(c)) for c in cols) + " |")
     flagged = False
     for d in table["deltas"]:
         cells = []
@@ -103,10 +120,17 @@ def render_markdown(spec, table, header_lines=()):
         out.append(f"| **{d['label']}** | | | " + " | ".join(cells) + " |")
     for d in table["notebook_deltas"]:
         out.append(f"| ↳ {d['label']} | | | "
-                   + " | ".join(fmt(c, d["cols"].get(c), signed=True) for c in cols) + " |")
+                   + " | ".join(fmt_notebook(c, d["cols"].get(c), d["decimals"].get(c), signed=True)
+                                for c in cols) + " |")
     out += ["", "Columns: train top-1 = last epoch's train accuracy accumulated in train mode "
             "(as the notebooks); params include BN running statistics; eval img/s = whole eval "
-            "loader in eval mode, data loading included (the notebooks' throughput).", ""]
+            "loader in eval mode, data loading included (the notebooks' throughput)."]
+    if any(c.endswith("_nb") for c in cols):
+        out.append("(notebook def.) = val accuracy computed the notebook's way (Metric.notebook_val, "
+                   "engine/notebook_metrics.py), the like-for-like column for the notebook's "
+                   "number; the column without it is the true top-1 (hits / images). best = the "
+                   "epoch saved as best_model, chosen by Metric.best_by.")
+    out.append("")
     multi = any(r["n"] > 1 for r in table["rows"])
     if multi:
         out.append("Mean ± sample std (ddof=1) over seeds " + ", ".join(map(str, table["seeds"]))
@@ -171,14 +195,16 @@ def render_per_class(spec, results):
         theirs = (run.get("notebook") or {}).get("per_class_acc")
         if not theirs:
             continue
-        ours = {}
+        ours, weights = {}, set()
         for loaded in results.get(run["name"], []):
             path = os.path.join(loaded["dir"], "per_class_acc.json")
             if os.path.isfile(path):
                 data = read_json(path)
+                weights.add(str(data.get("checkpoint") or "best_model"))
                 for name, acc in zip(data["class_names"], data["per_class_acc"]):
                     ours.setdefault(name, []).append(acc)
-        out += ["", f"## Per-class accuracy: {run['label']}", "",
+        source = f" (ours from {', '.join(sorted(weights))})" if weights else ""
+        out += ["", f"## Per-class accuracy: {run['label']}{source}", "",
                 "| class | ours | notebook |", "|---|---|---|"]
         for name in sorted(set(theirs) | set(ours), key=lambda n: list(theirs).index(n)
                            if n in theirs else len(theirs)):

@@ -1,0 +1,53 @@
+"""The notebooks' own definitions of their val numbers, recorded beside the true ones.
+
+A table that puts our number beside a notebook's must compute it the notebook's way, or it
+compares two different things. ``Metric.notebook_val`` names the definition; the trainer
+then records ``val_top1_nb`` (and ``val_loss_nb`` / ``val_top5_nb`` where the notebook had
+them) next to the true per-sample ``val_top1`` / ``val_loss`` in metrics.jsonl,
+summary.json and VisualDL (``val_nb/*``).
+
+* ``batch_mean`` (000 CondConv, 002 ACmix): ``Accuracy.update(paddle.metric.accuracy(...))``
+  was fed each batch's *mean* accuracy, so ``accumulate()`` is the unweighted mean over
+  batches and the short last batch (272 images in 000, 16 in 002) counts as a full one.
+  Val loss: ``(sum of batch-mean losses / n) * batch_size``.
+* ``paddle_model`` (003 NAM): ``paddle.Model.evaluate``: ``Accuracy(topk=(1, 5))`` from
+  counts (= the true top-1/top-5); the ``loss`` it logs is the last batch's mean loss.
+* ``counts`` (004 ShuffleNetV2): ``correct / total`` over the (drop_last) test loader, the
+  true top-1; the notebook's loss code (``utils.train``) is not shown, so no loss is recorded.
+"""
+
+
+def _batch_mean(res):
+    return {"val_top1_nb": res["batch_top1_sum"] / res["batches"],
+            "val_loss_nb": res["batch_loss_sum"] / res["n"] * res["max_batch"]}
+
+
+def _paddle_model(res):
+    return {"val_top1_nb": res["top1"], "val_top5_nb": res["top5"],
+            "val_loss_nb": res["last_batch_loss"]}
+
+
+def _counts(res):
+    return {"val_top1_nb": res["top1"]}
+
+
+NOTEBOOK_VAL = {
+    "batch_mean": _batch_mean,
+    "paddle_model": _paddle_model,
+    "counts": _counts,
+}
+
+
+def notebook_val_metrics(definition, res):
+    """The ``val_*_nb`` record entries of one evaluation.
+
+    Args:
+        definition: ``Metric.notebook_val`` (a key of ``NOTEBOOK_VAL``) or None.
+        res: the dict ``engine.evaluate.evaluate`` returned.
+
+    Returns:
+        dict of floats (empty when ``definition`` is None).
+    """
+    if not definition:
+        return {}
+    return {k: float(v) for k, v in NOTEBOOK_VAL[definition](res).items()}
