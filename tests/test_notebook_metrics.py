@@ -5,13 +5,15 @@ import os
 import numpy as np
 import paddle
 import pytest
+import yaml
 
 from paddle_repro.config import ConfigError, load_config
 from paddle_repro.engine.evaluate import evaluate
 from paddle_repro.engine.losses import build_loss
 from paddle_repro.engine.notebook_metrics import NOTEBOOK_VAL, notebook_val_metrics
 from paddle_repro.engine.trainer import train
-from paddle_repro.report.table import fmt_notebook, printed_decimals
+from paddle_repro.report.spec import SpecError, load_spec, validate_spec
+from paddle_repro.report.table import build_table, fmt_notebook, printed_decimals, render_markdown
 
 
 class LogitsAreInputs(paddle.nn.Layer):
@@ -70,6 +72,10 @@ def test_notebook_configs_name_their_definitions():
         assert (metric["notebook_val"], metric["best_by"]) == (definition, best_by), path
 
 
+def test_epoch_checkpoints_are_off_unless_asked():
+    assert load_config("configs/nam/resnet50_nam.yaml")["Global"]["keep_epoch_checkpoints"] is False
+
+
 def test_best_by_notebook_needs_a_definition():
     with pytest.raises(ConfigError, match="notebook_val"):
         load_config("configs/demo/synthetic_quick.yaml", ["Metric.best_by=val_top1_nb"])
@@ -80,8 +86,13 @@ def test_a_run_records_both_and_selects_best_by_the_notebook_definition(tmp_path
     cfg = load_config("configs/demo/synthetic_quick.yaml", [
         f"Global.output_dir={tmp_path}/run", "Global.epochs=3", "Global.throughput=false",
         f"DataLoader.dataset.root={tmp_path}/data", "DataLoader.Eval.batch_size=30",
-        "Metric.notebook_val=batch_mean", "Metric.best_by=val_top1_nb"])
+        "Metric.notebook_val=batch_mean", "Metric.best_by=val_top1_nb",
+        "Global.keep_epoch_checkpoints=true"])
     summary = train(cfg)
+    out = cfg["Global"]["output_dir"]
+    for epoch in (1, 2, 3):  # the NAM notebook's ModelCheckpoint(save_freq=1)
+        assert os.path.isfile(os.path.join(out, f"epoch_{epoch}.pdparams"))
+        assert os.path.isfile(os.path.join(out, f"epoch_{epoch}.pdopt"))
     with open(os.path.join(cfg["Global"]["output_dir"], "metrics.jsonl")) as f:
         records = [json.loads(line) for line in f]
     assert all({"val_top1_nb", "val_loss_nb"} <= set(r) for r in records)
@@ -101,3 +112,27 @@ def test_notebook_numbers_print_at_their_own_precision():
     assert fmt_notebook("best_val_top1_nb", 0.79855) == "0.79855"
     assert fmt_notebook("best_val_top1_nb", 0.7206) == "0.7206"
     assert fmt_notebook("best_val_top1_nb", 0.81804 - 0.79855, 5, signed=True) == "+0.01949"
+
+
+def test_table_puts_the_notebook_number_in_the_like_for_like_column():
+    spec = load_spec("configs/acmix/table.yaml")
+    fake = {"summary": {"best_val_top1": 0.70, "best_val_top1_nb": 0.69, "seed": 42,
+                        "final": {"val_top1": 0.7, "val_top1_nb": 0.69, "train_top1": 0.6}},
+            "extra": {}, "metrics": [], "dir": "x"}
+    table = build_table(spec, {r["name"]: [fake] for r in spec["runs"]})
+    md = render_markdown(spec, table)
+    assert "best val top-1 (notebook def.)" in md
+    nb_row = next(line for line in md.splitlines() if line.startswith("| ↳ notebook: w/ ACmix"))
+    cells = [c.strip() for c in nb_row.split("|")]
+    header = [c.strip() for c in md.splitlines()[next(
+        i for i, line in enumerate(md.splitlines()) if line.startswith("| run |"))].split("|")]
+    assert cells[header.index("best val top-1 (notebook def.)")] == "0.81804"
+    assert cells[header.index("best val top-1")] == "–"
+    assert "+0.01949" in md  # notebook delta at the notebooks' precision
+
+
+def test_figures_spec_is_checked():
+    spec = yaml.safe_load(open("configs/shufflenetv2/table.yaml"))
+    spec["figures"]["checkpoint"] = "best"
+    with pytest.raises(SpecError, match="figures.checkpoint"):
+        validate_spec(spec, os.path.abspath("configs/shufflenetv2/table.yaml"))

@@ -14,8 +14,9 @@ The ``nn.Sequential`` indices are the notebooks', so their state dicts load as t
 - 000's CondConv model uses the legacy ``nn.BatchNorm``, its baseline ``nn.BatchNorm2D``. Both
   have the same parameters (weight, bias, _mean, _variance), momentum 0.9 and epsilon 1e-5 and
   give identical outputs in train and eval mode (tested), so we use ``nn.BatchNorm2D`` always.
-- Initialization is Paddle's default. The notebooks' ``init_weight`` was a no-op: its Kaiming
-  line builds an initializer without applying it, and its BN lines restate the defaults.
+- Initialization is Paddle's default (``Arch.init: paddle_default``, see ``models/init.py``).
+  The notebooks' ``init_weight`` was a no-op: its Kaiming line builds an initializer without
+  applying it, and its BN lines restate the defaults.
 """
 import difflib
 

@@ -13,6 +13,10 @@ Deviations and quirks, all as documented in RECIPES.md:
 * The head pools with a fixed 4x4 window, as the seed: a 32x32 input gives a 4x4 map and
   then 1x1. Other input sizes give a larger map and the linear layer rejects it.
 * BN momentum 0.9 in Paddle's convention = PyTorch's 0.1 (see ``layers/shuffle.py``).
+* Init: the constructors draw Paddle's default; the configs build it with
+  ``Arch.init: torch_default`` (``models/init.py``), the PyTorch notebook's init.
+* BN running variance: PyTorch updates it with the unbiased batch variance, Paddle with the
+  biased one (a factor n/(n-1), n = batch * H * W >= 2,048 here: <= 0.05 %, eval only).
 """
 import paddle
 import paddle.nn as nn
