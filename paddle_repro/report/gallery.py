@@ -45,7 +45,8 @@ def plot_gallery(images, pred, labels, class_names, path, probs=None, cols=6, ti
         ax.set_title(text, fontsize=8, color="green" if p == t else "red")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    # leave the suptitle its own band: at 8 rows tight_layout alone lets it hit row 1's titles
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()) if title else None)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
