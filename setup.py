@@ -22,5 +22,7 @@ setup(
         "cpu": ["paddlepaddle>=2.6"],
         "gpu": ["paddlepaddle-gpu>=2.6"],
         "test": ["pytest"],
+        # tools/reproduce.py --launcher ray (tables on a cluster); not needed otherwise
+        "ray": ["ray>=2.9"],
     },
 )

@@ -19,17 +19,19 @@ from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
 use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
 keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
 
+from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
 from paddle_repro.report.errors import user_errors  # noqa: E402
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("-c", "--config", required=True, help="the run's config (YAML)")
-    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
-                        help="e.g. Global.checkpoint=<run dir>/best_model.pdparams")
+    add_override_argument(parser, "e.g. Global.checkpoint=<run dir>/best_model.pdparams")
     parser.add_argument("--topk", type=int, default=5, help="classes shown per image")
-    parser.add_argument("images", nargs="+", help="image files (png, jpg, ...)")
-    args = parser.parse_args(argv)
+    parser.add_argument("images", nargs="*", help="image files (png, jpg, ...)")
+    args = take_overrides(parser.parse_args(argv), positional="images")
+    if not args.images:
+        parser.error("give at least one image file")
     if args.topk < 1:
         parser.error("--topk must be >= 1")
     from paddle_repro.config import load_config

@@ -1,7 +1,8 @@
 """Reproduce a notebook's with-vs-without table with one command.
 
     python tools/reproduce.py configs/condconv/table.yaml [--output DIR] [--seeds 42,43,44]
-                              [--quick] [-o Section.key=value ...]
+                              [--quick] [--launcher local|ray] [--jobs N] [--gpus-per-run F]
+                              [--ray-address ADDR] [--restart] [-o Section.key=value ...]
 
 Trains every run of the table spec that is not finished (resuming unfinished ones, skipping
 finished ones whose config matches), writes each run's gallery / confusion figures, then
@@ -21,6 +22,7 @@ from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
 use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
 keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
 
+from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
 from paddle_repro.report.errors import user_errors  # noqa: E402
 
 
@@ -43,14 +45,37 @@ def main(argv=None):
                         help="apply the spec's `quick` overrides (CPU-sized; said in the table)")
     parser.add_argument("--no-figures", action="store_true",
                         help="skip per-run gallery / confusion / FLOPs")
-    parser.add_argument("-o", "--override", action="append", default=[], metavar="KEY=VALUE",
-                        help="config override applied to every run, e.g. "
-                             "DataLoader.dataset.data_file=cifar-10-python.tar.gz")
-    args = parser.parse_args(argv)
+    parser.add_argument("--launcher", choices=("local", "ray"), default="local",
+                        help="local: this machine (default); ray: Ray tasks on a cluster or here")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="runs at once (local default 1 = in this process; ray default: all)")
+    parser.add_argument("--gpus-per-run", type=float, default=0.0,
+                        help="ray: num_gpus of each run (fractional shares a GPU, e.g. 0.5)")
+    parser.add_argument("--cpus-per-run", type=float, default=1.0, help="ray: num_cpus of each run")
+    parser.add_argument("--ray-address", help="ray: cluster to join (default: a running one, "
+                                              "else a local Ray)")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="times a crashed or killed run is restarted from its latest checkpoint")
+    parser.add_argument("--restart", action="store_true",
+                        help="retrain runs whose folder holds a different config")
+    add_override_argument(parser, "config override applied to every run, e.g. "
+                                  "DataLoader.dataset.data_file=cifar-10-python.tar.gz")
+    args = take_overrides(parser.parse_args(argv))
+    if args.jobs is not None and args.jobs < 1:
+        parser.error("--jobs must be >= 1")
+    if args.retries < 0 or args.gpus_per_run < 0 or args.cpus_per_run <= 0:
+        parser.error("--retries and --gpus-per-run must be >= 0, --cpus-per-run > 0")
+    launch = {"launcher": args.launcher, "retries": args.retries}
+    if args.launcher == "ray":
+        launch.update(n_jobs=args.jobs, gpus_per_run=args.gpus_per_run,
+                      cpus_per_run=args.cpus_per_run, address=args.ray_address)
+    else:
+        launch["n_jobs"] = args.jobs or 1
     from paddle_repro.report.reproduce import reproduce
     with user_errors():
         paths = reproduce(args.spec, output=args.output, seeds=args.seeds, quick=args.quick,
-                          overrides=args.override, figures=not args.no_figures)
+                          overrides=args.override, figures=not args.no_figures,
+                          restart=args.restart, **launch)
     print(open(paths["md"], encoding="utf-8").read())
     return 0
 

@@ -1,4 +1,4 @@
-"""Shared command-line plumbing of ``tools/train.py`` and ``tools/eval.py``.
+"""Shared command-line plumbing of the tools (``train``, ``eval``, ``predict``, ``reproduce``).
 
 Errors a user can cause (config, data, weights, checkpoint) are printed as one paragraph
 on stderr with exit code 2 -- no traceback, since the message already names the problem
@@ -14,15 +14,40 @@ from .checkpoint import CheckpointError
 from .interrupt import TrainingDiverged, TrainingInterrupted
 
 
+def add_override_argument(parser, help="override a config key, e.g. Global.epochs=1"):
+    """``-o KEY=VALUE [KEY=VALUE ...]``, repeatable: both ``-o A=1 B=2`` and ``-o A=1 -o B=2``.
+
+    Every tool takes overrides this way (PaddleClas's form); call :func:`take_overrides`
+    after parsing.
+    """
+    parser.add_argument("-o", "--override", action="append", nargs="+", default=[],
+                        metavar="KEY=VALUE", help=help)
+
+
+def take_overrides(args, positional=None):
+    """Flattens ``args.override``; words without ``=`` go back to ``args.<positional>``.
+
+    ``-o`` takes several values, so in ``predict.py -o A=1 cat.png`` argparse hands
+    ``cat.png`` to ``-o``; an override always has ``=``, so such words are the tool's
+    positional arguments (appended to the list named ``positional``).
+    """
+    flat = [o for group in args.override for o in group]
+    args.override = [o for o in flat if "=" in o]
+    stray = [o for o in flat if "=" not in o]
+    if positional is not None:
+        setattr(args, positional, list(getattr(args, positional) or []) + stray)
+    elif stray:
+        raise SystemExit(f"error: -o expects Section.key=value, got {stray[0]!r} "
+                         "(put positional arguments before -o)")
+    return args
+
+
 def parse_args(description, argv=None):
     """``-c cfg.yaml -o Section.key=value ...`` (``-o`` repeatable, several values each)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("-c", "--config", required=True, help="YAML config file")
-    parser.add_argument("-o", "--override", action="append", nargs="+", default=[],
-                        metavar="KEY=VALUE", help="override a config key, e.g. Global.epochs=1")
-    args = parser.parse_args(argv)
-    args.override = [o for group in args.override for o in group]
-    return args
+    add_override_argument(parser)
+    return take_overrides(parser.parse_args(argv))
 
 
 def user_errors():

@@ -13,6 +13,7 @@ def user_error_types():
     for module, name in (("paddle_repro.config", "ConfigError"), ("paddle_repro.data", "DataError"),
                          ("paddle_repro.models", "WeightsError"),
                          ("paddle_repro.models", "UnknownModelError"),
+                         ("paddle_repro.launch", "LaunchError"),
                          ("paddle_repro.data.transforms", "TransformConfigError")):
         try:
             types.append(getattr(__import__(module, fromlist=[name]), name))

@@ -6,10 +6,18 @@ user's ``-o``, then the seed and the run folder ``<output>/<run name>/seed<seed>
 
 * skips the run when its folder's ``summary.json`` says ``finished`` and the folder's
   ``config.yaml`` equals the resolved config (compared by :func:`recipe_hash`, which ignores
-  only ``Global.output_dir``, ``Global.resume`` and ``Global.progress_bar``);
+  the keys that cannot change a run's numbers: ``Global.output_dir``, ``Global.resume``,
+  ``Global.progress_bar``, the loaders' ``num_workers``, and ``data_file`` when both paths
+  hold the same bytes);
 * resumes it (``Global.resume: auto``) when unfinished with a ``latest`` checkpoint;
-* trains it from scratch otherwise; a folder holding a *different* config is an error
-  listing the differing keys (never silently mixed into a table).
+* trains it from scratch otherwise: a folder that never trained a step (e.g. a first try
+  that stopped at "no CIFAR on disk") is simply replaced; a folder holding a *different*
+  config that did train is an error listing the differing keys (never silently mixed into
+  a table) and offering ``--restart``.
+
+Runs go one after another in this process (``launcher="local"``, ``n_jobs=1``), or in
+parallel through :mod:`paddle_repro.launch` (``--jobs N``, ``--launcher ray``); every
+launcher writes the same folders and ends in the same aggregation.
 
 Then it writes each run's figures (``run_outputs``) and ``table.md``, ``table.csv``,
 ``curves_compare.png``, ``throughput.png`` in the output folder.
@@ -24,16 +32,38 @@ import time
 from paddle_repro.report.runs import load_run, read_config, read_json
 
 _VOLATILE = ("output_dir", "resume", "progress_bar")
+_VOLATILE_SPLIT = ("num_workers",)  # DataLoader.Train/Eval keys that do not change numbers
 
 
 class ReproduceError(RuntimeError):
     """A run folder cannot be reused as asked; the message names the folder and the fix."""
 
 
+def _file_digest(path):
+    """sha256 of a data file (None if unreadable), so two paths to one archive compare equal."""
+    try:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+    except (OSError, TypeError):
+        return None
+
+
 def _comparable(cfg):
     cfg = json.loads(json.dumps(cfg, sort_keys=True, default=str))
     for key in _VOLATILE:
         cfg.get("Global", {}).pop(key, None)
+    loaders = cfg.get("DataLoader", {})
+    for split in ("Train", "Eval"):
+        for key in _VOLATILE_SPLIT:
+            loaders.get(split, {}).pop(key, None)
+    dataset = loaders.get("dataset", {})
+    if dataset.get("data_file"):
+        digest = _file_digest(dataset["data_file"])
+        if digest:  # the same bytes under another path is the same data
+            dataset["data_file"] = "sha256:" + digest
     return cfg
 
 
@@ -58,20 +88,31 @@ def config_diff(a, b):
     return sorted(k for k in set(fa) | set(fb) if fa.get(k, "<absent>") != fb.get(k, "<absent>"))
 
 
-def run_state(run_dir, cfg):
+def _trained_a_step(run_dir):
+    return any(os.path.isfile(os.path.join(run_dir, name)) for name in
+               ("latest.pdparams", "final_model.pdparams", "best_model.pdparams", "summary.json"))
+
+
+def run_state(run_dir, cfg, restart=False):
     """``"finished"``, ``"resume"`` or ``"fresh"`` for a planned run folder.
 
+    Args:
+        restart: a folder of a different config is retrained from scratch instead of refused.
+
     Raises:
-        ReproduceError: the folder holds a run of a different config.
+        ReproduceError: the folder holds a (trained) run of a different config.
     """
     old = read_config(run_dir) if os.path.isdir(run_dir) else None
-    if old is None:
-        return "fresh"
+    if old is None or not _trained_a_step(run_dir):
+        return "fresh"  # nothing trained there yet: nothing to lose
     if recipe_hash(old) != recipe_hash(cfg):
+        if restart:
+            return "restart"
         diff = config_diff(old, cfg)
         raise ReproduceError(
             f"{run_dir} holds a run of a different config (differs in: {', '.join(diff[:10])}). "
-            "Delete that folder to retrain it, or pass another --output.")
+            "Pass --restart to retrain it from scratch with this config (its checkpoints are "
+            "replaced), or another --output to keep it.")
     summary_path = os.path.join(run_dir, "summary.json")
     if os.path.isfile(summary_path) and read_json(summary_path).get("finished"):
         return "finished"
@@ -127,9 +168,51 @@ def machine_lines(quick, spec, wall_s, summaries):
     return lines
 
 
+def _train_missing(jobs, states, output, launch, train_fn, log):
+    """Trains the unfinished jobs: in this process, or through a launcher."""
+    todo = []
+    for job, state in zip(jobs, states):
+        log(f"[reproduce] {job['name']} seed {job['seed']}: {state} -> {job['run_dir']}")
+        if state == "resume":
+            job["cfg"]["Global"]["resume"] = "auto"
+        if state == "restart":
+            for name in ("latest", "best_model", "final_model"):
+                for ext in (".pdparams", ".pdopt", ".pdstates"):
+                    path = os.path.join(job["run_dir"], name + ext)
+                    if os.path.exists(path):
+                        os.remove(path)
+        if state != "finished":
+            todo.append(job)
+    launcher, n_jobs = launch.get("launcher", "local"), launch.get("n_jobs", 1)
+    if launcher == "local" and n_jobs <= 1:
+        if train_fn is None:
+            from paddle_repro.engine.trainer import train as train_fn
+        for job in todo:
+            train_fn(job["cfg"])
+        return
+    from paddle_repro.launch import Job, run_jobs
+    options = {k: v for k, v in launch.items() if k != "launcher"}
+    run_jobs([Job(j["name"], j["seed"], j["run_dir"], j["cfg"]) for j in todo], launcher,
+             jobs_dir=os.path.join(output, "jobs"), log=log, **options)
+
+
+def _check_writable(output):
+    try:
+        os.makedirs(output, exist_ok=True)
+    except OSError as err:
+        raise ReproduceError(f"cannot create the output folder {output}: {err}; pass a writable "
+                             "--output (on a cluster: a path every node sees).") from err
+    if not os.access(output, os.W_OK):
+        raise ReproduceError(f"the output folder {output} is not writable; pass another --output.")
+
+
 def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), train_fn=None,
-              figures=True, log=print):
-    """Trains what is missing and writes the table. Returns dict of written paths."""
+              figures=True, log=print, restart=False, **launch):
+    """Trains what is missing and writes the table. Returns dict of written paths.
+
+    ``launch``: ``launcher`` ("local" | "ray"), ``n_jobs`` and the launcher's options
+    (``retries``, ``gpus_per_run``, ``cpus_per_run``, ``address``; see paddle_repro.launch).
+    """
     from paddle_repro.report.compare import plot_overlay
     from paddle_repro.report.run_outputs import write_run_outputs
     from paddle_repro.report.spec import load_spec
@@ -141,15 +224,10 @@ def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), tra
     repro = os.path.basename(os.path.dirname(os.path.abspath(spec_path)))
     output = output or os.path.join("output", repro + ("_quick" if quick else ""))
     jobs = plan_runs(spec, output, seeds, quick, overrides)
-    states = [run_state(j["run_dir"], j["cfg"]) for j in jobs]  # all checked before training
-    if train_fn is None:
-        from paddle_repro.engine.trainer import train as train_fn
-    for job, state in zip(jobs, states):
-        log(f"[reproduce] {job['name']} seed {job['seed']}: {state} -> {job['run_dir']}")
-        if state == "resume":
-            job["cfg"]["Global"]["resume"] = "auto"
-        if state != "finished":
-            train_fn(job["cfg"])
+    states = [run_state(j["run_dir"], j["cfg"], restart) for j in jobs]  # all checked first
+    _check_writable(output)
+    _train_missing(jobs, states, output, launch, train_fn, log)
+    for job in jobs:
         if figures:
             write_run_outputs(job["run_dir"], figures=spec["figures"])
     results = {}
