@@ -246,7 +246,18 @@ def _validate_combinations(cfg, origins, default_file):
         raise ConfigError("config error at `%s` (from %s): %s"
                           % (".".join(path), _origin(origins, path, default_file), msg))
 
-    metric = cfg["Metric"]
+    metric, g = cfg["Metric"], cfg["Global"]
+    decay = cfg["EMA"]["decay"]
+    if decay is not None and not 0.0 <= decay < 1.0:
+        fail(["EMA", "decay"], f"must be in [0, 1) (e.g. 0.9998), got {decay}.")
+    if metric["best_by"] == "val_top1_ema" and decay is None:
+        fail(["Metric", "best_by"], "`val_top1_ema` needs EMA.decay (the EMA is off).")
+    if g["update_freq"] < 1:
+        fail(["Global", "update_freq"], f"must be >= 1 (1 = no accumulation), got {g['update_freq']}.")
+    lr = cfg["Optimizer"]["lr"]
+    if lr["warmup_epochs"] < 0 or (lr["warmup_epochs"] and lr["warmup_steps"]):
+        fail(["Optimizer", "lr", "warmup_epochs"], "must be >= 0 and cannot be combined with "
+             "warmup_steps; give one of them.")
     if metric["best_by"].endswith("_nb") and not metric["notebook_val"]:
         fail(["Metric", "best_by"], "`%s` needs Metric.notebook_val (the notebook's metric "
              "definition); set it or use best_by: val_top1." % metric["best_by"])

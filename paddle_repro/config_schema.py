@@ -41,6 +41,11 @@ GLOBAL = {
     "progress_bar": Field((bool,), True, "Show a tqdm bar on long loops (off when not a TTY)."),
     "keep_epoch_checkpoints": Field((bool,), False, "Also keep `epoch_<N>` weights+optimizer of "
                                     "every epoch (the NAM notebook's ModelCheckpoint(save_freq=1))."),
+    # -- beyond the notebooks (strong recipes); the defaults change nothing --
+    "update_freq": Field((int,), 1, "Gradient accumulation: one optimizer + schedule step per N "
+                         "batches, loss scaled by 1/N (PaddleClas's update_freq)."),
+    "amp_dtype": Field((str,), "float16", "Global.amp's dtype: float16 (loss scaling) | bfloat16 "
+                       "(no scaling).", ("float16", "bfloat16")),
 }
 
 ARCH = {
@@ -67,6 +72,8 @@ LR = {
     "warmup_steps": Field((int,), 0, "LinearWarmup over N batches (always stepped per batch), "
                           "then the wrapped schedule continues with its own `by`."),
     "warmup_start_lr": Field(NUM, 0.0, "LinearWarmup start value."),
+    "warmup_epochs": Field((int,), 0, "LinearWarmup over N epochs (= N * batches per epoch "
+                           "steps); exclusive with warmup_steps."),
     "metric": Field((str,), "train_loss", "plateau: metric fed to ReduceOnPlateau each epoch "
                     "(train_loss | val_loss | val_top1)."),
     "mode": Field((str,), "min", "plateau: min | max.", ("min", "max")),
@@ -137,8 +144,15 @@ METRIC = {
                           "paddle.Model.evaluate) | counts (004: correct / total).",
                           ("batch_mean", "paddle_model", "counts", None)),
     "best_by": Field((str,), "val_top1", "Record that picks best_model (strictly greater wins, "
-                     "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's).",
-                     ("val_top1", "val_top1_nb")),
+                     "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's) | "
+                     "val_top1_ema (the EMA weights, saved as best_model).",
+                     ("val_top1", "val_top1_nb", "val_top1_ema")),
+}
+
+EMA = {
+    "decay": Field(NUM + (NONE,), None, "EMA of the weights (BN buffers included, as timm's "
+                   "ModelEmaV2), updated after every optimizer step and evaluated every epoch "
+                   "(val_*_ema); null = off. E.g. 0.9998."),
 }
 
 SCHEMA = {
@@ -148,6 +162,7 @@ SCHEMA = {
     "Optimizer": OPTIMIZER,
     "DataLoader": DATALOADER,
     "Metric": METRIC,
+    "EMA": EMA,
 }
 
 OPEN_SECTIONS = {("Arch",)}  # key paths whose extra keys are validated elsewhere

@@ -140,7 +140,7 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path, tiny_model):
 def test_to_static_and_amp_fall_back_on_cpu(tmp_path, tiny_model):
     cfg = tiny_cfg(tmp_path, "static", ["Global.to_static=true", "Global.amp=O1",
                                         "Global.throughput=false"], train_size=16, test_size=8)
-    with pytest.warns(RuntimeWarning, match="amp=O1 needs a GPU"):
+    with pytest.warns(RuntimeWarning, match=r"amp=O1 \(float16\) needs a GPU"):
         summary = train(cfg)
     assert summary["finished"] and np.isfinite(summary["final"]["train_loss"])
 

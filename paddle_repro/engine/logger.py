@@ -120,6 +120,7 @@ class RunLogger:
         for key in ("val_loss", "val_top1", "val_top5"):
             self._scalar(key.replace("_", "/", 1), record.get(key), e)
             self._scalar("val_nb/" + key[len("val_"):], record.get(key + "_nb"), e)
+            self._scalar("val_ema/" + key[len("val_"):], record.get(key + "_ema"), e)
         if self._vdl is not None:
             self._vdl.flush()
 

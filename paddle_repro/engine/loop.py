@@ -4,6 +4,13 @@ As in the notebooks, the epoch's train loss and top-1 are accumulated over the e
 train mode (no separate pass): loss as the sample-weighted mean of batch losses, top-1
 as hits / images. With mixup, a hit is counted against the dominant label (lam >= 0.5
 -> y_a) since the mixed image has no single true class.
+
+Beyond the notebooks (all off by default): ``Global.update_freq = k`` accumulates k
+batches' gradients (each loss scaled by 1/k, so k batches of b equal one batch of k*b for a
+BN-free model) before one optimizer step, one schedule step and one EMA update; the last
+group of an epoch may be shorter and steps at the epoch's end; a stop signal is honoured
+at a group boundary so no half-accumulated gradient is lost. ``Optimizer.grad_clip``
+counts the steps whose global gradient norm exceeded it (``grad_clipped_steps``).
 """
 import logging
 import time
@@ -46,6 +53,15 @@ def _batch_topk(logits, target, k):
     top = paddle.topk(logits.detach().astype("float32"), k=k, axis=1)[1].numpy()
     y = target.numpy().reshape(-1, 1)
     return float((top[:, :1] == y).mean()), float((top == y).any(axis=1).mean())
+
+
+def _global_grad_norm(parameters):
+    """sqrt(sum of squared gradients), what ClipGradByGlobalNorm compares with its bound."""
+    total = 0.0
+    for p in parameters:
+        if p.grad is not None:
+            total += float((p.grad.astype("float32") ** 2).sum())
+    return total ** 0.5
 
 
 def _check_finite(value, epoch, step, distributed):
@@ -116,15 +132,25 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         _check_finite(value, epoch, step, ctx.distributed)
         lr_now = ctx.lr.get_lr()
         ctx.last_lr = lr_now  # the epoch record reports the lr its last batch used
+        k = ctx.update_freq
+        boundary = k == 1 or (i + 1) % k == 0 or i + 1 == total
+        part = loss / k if k > 1 else loss
         if ctx.scaler is not None:
-            scaled = ctx.scaler.scale(loss)
+            scaled = ctx.scaler.scale(part)
             scaled.backward()
-            ctx.scaler.minimize(ctx.optimizer, scaled)  # unscales, skips inf/nan steps
+            if boundary:
+                ctx.scaler.minimize(ctx.optimizer, scaled)  # unscales, skips inf/nan steps
         else:
-            loss.backward()
-            ctx.optimizer.step()
-        ctx.optimizer.clear_grad()
-        ctx.lr.after_step()
+            part.backward()
+            if boundary:
+                if ctx.clip_norm and _global_grad_norm(ctx.model.parameters()) > ctx.clip_norm:
+                    stats.extra["clipped"] = stats.extra.get("clipped", 0) + 1
+                ctx.optimizer.step()
+        if boundary:
+            ctx.optimizer.clear_grad()
+            ctx.lr.after_step()
+            if ctx.ema is not None:
+                ctx.ema.update(ctx.model)
         ctx.global_step = step
 
         bs = int(labels.shape[0])
@@ -146,6 +172,6 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
                          f"ips: {ips:.1f} images/sec, eta: {time.strftime('%H:%M:%S', time.gmtime(eta))}")
         if ctx.progress_bar:
             it.set_postfix(loss=f"{value:.4f}", lr=f"{lr_now:.3g}")
-        if _stop_requested(ctx.stop, ctx.distributed):
+        if boundary and _stop_requested(ctx.stop, ctx.distributed):
             return stats.batches >= total
     return True

@@ -144,7 +144,7 @@ def build_lr(lr_cfg, epochs, steps_per_epoch):
     if name not in SCHEDULES:
         raise _cfg_error(f"Unknown Optimizer.lr.name {name!r}; valid: {', '.join(SCHEDULES)}.")
     scheduler = SCHEDULES[name](lr_cfg, epochs, steps_per_epoch)
-    warmup = int(lr_cfg.get("warmup_steps", 0))
+    warmup = int(lr_cfg.get("warmup_steps", 0)) or int(lr_cfg.get("warmup_epochs", 0)) * steps_per_epoch
     if warmup > 0:
         if name == "plateau":
             raise _cfg_error("Optimizer.lr.warmup_steps cannot wrap plateau (Paddle's "

@@ -16,7 +16,8 @@ import os
 from .. import runtime
 
 
-_VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb")
+_VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb",
+             "val_loss_ema", "val_top1_ema", "val_top5_ema")
 
 
 def _final(metrics):
@@ -33,7 +34,7 @@ def _final(metrics):
 def _best(metrics, best_epoch):
     """The val numbers of the epoch whose weights are best_model (true and notebook-defined)."""
     record = next((m for m in metrics if m["epoch"] == best_epoch), {})
-    return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb") if k in record}
+    return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb", "val_top1_ema") if k in record}
 
 
 def write_summary(ctx, finished, wall_time_s, throughput_fn=None):

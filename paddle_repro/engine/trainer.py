@@ -14,18 +14,19 @@ only on (seed, epoch), and a run resumed at an epoch boundary ends with bit-iden
 weights on CPU. Mixup draws from its own ``RandomState`` because with ``num_workers=0``
 Paddle's loader prefetches on a thread that shares the global numpy stream.
 """
-import contextlib
 import logging
+import math
 import os
 import time
-import warnings
 from types import SimpleNamespace
 
 import paddle
 
 from .. import runtime
 from . import checkpoint
+from .amp import amp_context
 from .curves import plot_curves
+from .ema import ModelEMA
 from .evaluate import evaluate, loader_throughput
 from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger, read_jsonl, setup_console
@@ -46,17 +47,6 @@ def build_model_from_cfg(cfg, num_classes=None):
     if num_classes is not None:
         kwargs.setdefault("num_classes", num_classes)
     return build_model(cfg["Arch"]["name"], **kwargs)
-
-
-def _amp_context(level, device):
-    if not level:
-        return None, contextlib.nullcontext
-    if not device.startswith("gpu"):
-        warnings.warn(f"Global.amp={level} needs a GPU; training in fp32 on {device}.",
-                      RuntimeWarning, stacklevel=3)
-        return None, contextlib.nullcontext
-    scaler = paddle.amp.GradScaler(init_loss_scaling=1024)
-    return scaler, lambda: paddle.amp.auto_cast(level=level)
 
 
 def _setup(cfg):
@@ -84,11 +74,13 @@ def _setup(cfg):
         from ..models import load_weights
         load_weights(model, g["checkpoint"])
         log.info(f"Loaded weights from {g['checkpoint']}")
-    lr = build_lr(cfg["Optimizer"]["lr"], g["epochs"], len(train_loader))
+    # with accumulation the schedule counts optimizer steps (the last group may be short)
+    lr = build_lr(cfg["Optimizer"]["lr"], g["epochs"], math.ceil(len(train_loader) / g["update_freq"]))
     optimizer = build_optimizer(cfg["Optimizer"], model.parameters(), lr.scheduler)
-    scaler, autocast = _amp_context(g.get("amp"), device)
-    if scaler is not None and g["amp"] == "O2":
-        model, optimizer = paddle.amp.decorate(models=model, optimizers=optimizer, level="O2")
+    scaler, autocast = amp_context(g.get("amp"), device, g["amp_dtype"])
+    if g.get("amp") == "O2" and device.startswith("gpu"):
+        model, optimizer = paddle.amp.decorate(models=model, optimizers=optimizer, level="O2",
+                                               dtype=g["amp_dtype"])
     if g.get("to_static"):
         model = paddle.jit.to_static(model)
     net = paddle.DataParallel(model) if distributed else model
@@ -102,6 +94,8 @@ def _setup(cfg):
         autocast=autocast, epochs=g["epochs"], log_interval=max(1, g["log_interval"]),
         mixup_alpha=float(cfg["DataLoader"]["Train"].get("mixup_alpha", 0.0)),
         progress_bar=bar, topk=topk, global_step=0, last_lr=lr.get_lr(), epoch_seed=0, stop=None,
+        update_freq=g["update_freq"], clip_norm=cfg["Optimizer"].get("grad_clip"),
+        ema=ModelEMA(model, cfg["EMA"]["decay"]) if cfg["EMA"]["decay"] is not None else None,
         state={"epoch": 0, "global_step": 0, "best_top1": None, "best_epoch": None,
                "last": {}, "partial": None})
 
@@ -111,7 +105,8 @@ def _ckpt_state(ctx, stats=None):
             "best_top1": ctx.state["best_top1"], "best_epoch": ctx.state["best_epoch"],
             "last": ctx.state["last"], "lr": ctx.lr.state_dict(), "vdl_step": ctx.global_step,
             "rng": runtime.get_rng_states(), "config": ctx.cfg,
-            "partial": None if stats is None else vars(stats)}
+            "partial": None if stats is None else vars(stats),
+            "ema": ctx.ema.state_dict() if ctx.ema is not None else None}
 
 
 def _save(ctx, name, stats=None):
@@ -129,6 +124,8 @@ def _resume(ctx):
     if ck["optimizer"] is not None:
         ctx.optimizer.set_state_dict(ck["optimizer"])
     ctx.lr.set_state_dict(ck["state"]["lr"])
+    if ctx.ema is not None and ck["state"].get("ema"):
+        ctx.ema.set_state_dict(ck["state"]["ema"])
     for key in ("epoch", "best_top1", "best_epoch", "last", "partial"):
         ctx.state[key] = ck["state"].get(key)
     ctx.global_step = ck["state"]["global_step"]
@@ -156,6 +153,16 @@ def _epoch_end(ctx, epoch, stats, seconds):
         res = evaluate(ctx.net, ctx.eval_loader, ctx.loss_fn, ctx.num_classes, ctx.topk, ctx.distributed)
         record.update(val_loss=res["loss"], val_top1=res["top1"], val_top5=res["top5"])
         record.update(notebook_val_metrics(ctx.cfg["Metric"]["notebook_val"], res))
+        if ctx.ema is not None:  # the EMA weights, evaluated the same way
+            with ctx.ema.applied(ctx.model):
+                ema = evaluate(ctx.net, ctx.eval_loader, ctx.loss_fn, ctx.num_classes, ctx.topk,
+                               ctx.distributed)
+            record.update(val_loss_ema=ema["loss"], val_top1_ema=ema["top1"], val_top5_ema=ema["top5"])
+    if ctx.clip_norm:
+        record["grad_clipped_steps"] = int(stats.extra.get("clipped", 0))
+        if record["grad_clipped_steps"]:
+            log.info(f"Optimizer.grad_clip={ctx.clip_norm}: clipped {record['grad_clipped_steps']} "
+                     f"optimizer steps of epoch {epoch}")
     record["epoch_time_s"] = seconds
     ctx.lr.after_epoch(record)  # plateau reads train_loss / val_*; others ignore it
     ctx.state.update(epoch=epoch, last=record)
@@ -167,7 +174,11 @@ def _epoch_end(ctx, epoch, stats, seconds):
     best_by = ctx.cfg["Metric"]["best_by"]
     if best_by in record and (ctx.state["best_top1"] is None or record[best_by] > ctx.state["best_top1"]):
         ctx.state.update(best_top1=record[best_by], best_epoch=epoch)
-        _save(ctx, "best_model")
+        if best_by.endswith("_ema"):  # best_model holds the weights that scored
+            with ctx.ema.applied(ctx.model):
+                _save(ctx, "best_model")
+        else:
+            _save(ctx, "best_model")
     if epoch % g["save_interval"] == 0 or epoch == ctx.epochs:
         _save(ctx, "latest")
     if g["keep_epoch_checkpoints"]:  # the NAM notebook's ModelCheckpoint(save_freq=1)
