@@ -42,6 +42,12 @@ def _diff(a, b, prefix=""):
     ("nam", "resnet50_nam", "resnet50_fair", {"Arch.name"}),
     ("nam", "resnet50_nam", "resnet50_imagenet", {"Arch.name", "Arch.num_classes"}),
     ("nam", "resnet50_nam", "resnet50_nam_sparsity", {"Arch.nam_lambda"}),
+    # strong-recipe tables (table_strong.yaml): the same discipline
+    ("condconv", "strong_alexnet_condconv", "strong_alexnet_bn", {"Arch.name"}),
+    ("acmix", "strong_alexnet_acmix", "strong_alexnet", {"Arch.name"}),
+    ("nam", "strong_resnet50_nam", "strong_resnet50", {"Arch.name"}),
+    ("nam", "strong_resnet50_nam", "strong_resnet50_nam_sparsity", {"Arch.nam_lambda"}),
+    ("shufflenetv2", "strong_x0_5", "strong_x1_0", {"Arch.name"}),
 ])
 def test_pairs_differ_only_where_the_paper_needs(repro, with_, without, allowed):
     diff = _diff(cfg_of(repro, with_), cfg_of(repro, without)) - {"Global.output_dir"}

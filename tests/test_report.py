@@ -125,9 +125,14 @@ def test_spec_validation_errors(tmp_path, mutate, message):
 def test_shipped_table_specs_are_valid():
     root = os.path.join(os.path.dirname(__file__), "..", "configs")
     for repro in ("condconv", "acmix", "nam", "shufflenetv2"):
-        spec = load_spec(os.path.join(root, repro, "table.yaml"))
-        assert [r["role"] for r in spec["runs"]].count("with") == 1
-        assert spec["quick"], repro
+        for table in ("table.yaml", "table_strong.yaml"):
+            spec = load_spec(os.path.join(root, repro, table))
+            assert [r["role"] for r in spec["runs"]].count("with") == 1
+            assert spec["quick"], repro
+        strong = load_spec(os.path.join(root, repro, "table_strong.yaml"))
+        assert "NOT MEASURED HERE" in " ".join(strong["notebook_notes"]) or \
+            "no target" in " ".join(strong["notebook_notes"])
+        assert not any(r["notebook"] for r in strong["runs"])  # anchors are no notebook numbers
     cc = load_spec(os.path.join(root, "condconv", "table.yaml"))
     # the notebook's val acc was its batch-mean definition: it sits in the like-for-like column
     assert cc["runs"][0]["notebook"] == {"train_top1": 0.7479, "best_val_top1_nb": 0.8314,
