@@ -2,6 +2,7 @@
 
     python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads,mkl]
                               [--workers 0,2] [--write-docs] [--json out.json]
+    python tools/benchmark.py --peers [--threads N] [--quick] [--json out.json]   # vs PyTorch
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
 command and the environment into docs/performance.md between its markers. Logic lives in
@@ -31,7 +32,13 @@ def main(argv=None):
     p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
     p.add_argument("--docs-block", help="with --write-docs: a named block (default: the main one)")
     p.add_argument("--json", help="also write all results to this JSON file")
+    p.add_argument("--peers", action="store_true",
+                   help="only the PyTorch peer table (benchmarks/bench_peers.py; needs torch)")
     args = p.parse_args(argv)
+    if args.peers:  # its own fresh processes per network and framework
+        import bench_peers
+        return bench_peers.main(["--threads", str(args.threads)] + (["--quick"] if args.quick else [])
+                                + (["--json", args.json] if args.json else []))
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     bad = sorted(set(only) - set(PARTS))
     if bad:

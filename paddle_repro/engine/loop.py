@@ -169,7 +169,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
                 loss_m, acc_m = stats.means()
                 log.info(f"[Train][Epoch {epoch}/{ctx.epochs}][Iter: {i}/{total}] lr: {lr_now:.6g}, "
                          f"loss: {value:.5f}, avg_loss: {loss_m:.5f}, top1: {acc_m:.5f}, "
-                         f"ips: {ips:.1f} images/sec, eta: {time.strftime('%H:%M:%S', time.gmtime(eta))}")
+                         f"train_ips: {ips:.1f} images/sec, eta: {time.strftime('%H:%M:%S', time.gmtime(eta))}")
         if ctx.progress_bar:
             it.set_postfix(loss=f"{value:.4f}", lr=f"{lr_now:.3g}")
         if boundary and _stop_requested(ctx.stop, ctx.distributed):
