@@ -41,6 +41,22 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"))
 
 
+def _mapping_without_duplicates(loader, node, deep=False):
+    """A YAML mapping; a key given twice (``Arch:`` twice) is an error, not "the last one wins"."""
+    seen = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, "duplicate key `%s` (first at line %d)" % (key, seen[key] + 1),
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+
 def _yaml_value(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
 
@@ -240,6 +256,37 @@ def _validate_transforms(cfg, origins, default_file):
             raise ConfigError("config error (from %s): %s" % (" and ".join(sources), e))
 
 
+def _check_ranges(cfg, fail):
+    """Values of the right type that still cannot work (each an error naming its key)."""
+    g, opt, lr = cfg["Global"], cfg["Optimizer"], cfg["Optimizer"]["lr"]
+    for key in ("epochs", "log_interval", "eval_interval", "save_interval"):
+        if g[key] < 1:
+            fail(["Global", key], f"must be >= 1, got {g[key]}.")
+    if lr["learning_rate"] <= 0:
+        fail(["Optimizer", "lr", "learning_rate"], f"must be > 0, got {lr['learning_rate']}.")
+    if opt["weight_decay"] < 0:
+        fail(["Optimizer", "weight_decay"], f"must be >= 0, got {opt['weight_decay']}.")
+    if not 0 <= opt["momentum"] < 1:
+        fail(["Optimizer", "momentum"], f"must be in [0, 1), got {opt['momentum']}.")
+    if lr["name"] == "multistep" and not 0 < lr["gamma"] < 1:
+        fail(["Optimizer", "lr", "gamma"], f"a decay factor must be in (0, 1), got {lr['gamma']}.")
+    if lr["name"] == "plateau" and not 0 < lr["factor"] < 1:
+        fail(["Optimizer", "lr", "factor"], f"a decay factor must be in (0, 1), got {lr['factor']}.")
+    topk = cfg["Metric"]["topk"]
+    if topk not in ([1], [1, 5]):
+        fail(["Metric", "topk"], f"supported: [1, 5] (reported as val_top1 / val_top5) or [1]; got "
+             f"{topk}.")
+    for split in ("Train", "Eval"):
+        s = cfg["DataLoader"][split]
+        if s["batch_size"] < 1:
+            fail(["DataLoader", split, "batch_size"], f"must be >= 1, got {s['batch_size']}.")
+        if s["num_workers"] < 0:
+            fail(["DataLoader", split, "num_workers"], f"must be >= 0, got {s['num_workers']}.")
+        if s["num_samples"] is not None and s["num_samples"] < 1:
+            fail(["DataLoader", split, "num_samples"], f"must be >= 1 or null (all), got "
+                 f"{s['num_samples']}.")
+
+
 def _validate_combinations(cfg, origins, default_file):
     """Keys that are valid alone but not together."""
     def fail(path, msg):
@@ -247,6 +294,7 @@ def _validate_combinations(cfg, origins, default_file):
                           % (".".join(path), _origin(origins, path, default_file), msg))
 
     metric, g = cfg["Metric"], cfg["Global"]
+    _check_ranges(cfg, fail)
     decay = cfg["EMA"]["decay"]
     if decay is not None and not 0.0 <= decay < 1.0:
         fail(["EMA", "decay"], f"must be in [0, 1) (e.g. 0.9998), got {decay}.")

@@ -33,6 +33,8 @@ GLOBAL = {
     "save_interval": Field((int,), 1, "Write the `latest` checkpoint every N epochs."),
     "checkpoint": Field((str, NONE), None, "Weights to load before training/eval/predict."),
     "resume": Field((str, NONE), None, "`auto` (latest in output_dir) or a checkpoint prefix."),
+    "overwrite": Field((bool,), False, "Let a fresh run replace the run already in output_dir "
+                       "(its files are removed first); otherwise that is refused."),
     "image_shape": Field((list,), [3, 32, 32], "C,H,W of one input: summary, FLOPs, throughput."),
     "to_static": Field((bool,), False, "Wrap the model in paddle.jit.to_static."),
     "amp": Field((str, NONE), None, "Automatic mixed precision on GPU: O1 | O2 | null.",

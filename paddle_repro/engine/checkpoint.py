@@ -6,18 +6,29 @@ The notebooks saved ``best_model.pdparams`` + ``best_optimizer.pdopt``; we keep 
 of the training state (epoch, global step, best metric and epoch, LR-controller state, RNG
 states, VisualDL step, resolved config) plus the sha256 of the two other files.
 
-Every file is written to a temporary name and moved into place with ``os.replace``; the
-state file is written last and records the hashes of the files it belongs with, so a
-checkpoint whose files come from different saves (a crash between two replaces) or are
-truncated is detected on load and reported, instead of silently resuming from a mix.
+A checkpoint switches as a whole. ``save`` first writes all three new files under
+temporary names, then keeps the previous complete checkpoint as hard links
+``<prefix>.prev.*``, then moves the new files in (state file last) and only then drops the
+``.prev`` links. The state file records the hashes of the files it belongs with, so a crash
+at any point leaves one complete checkpoint: the new one, or (if the crash fell between the
+moves, when the files at ``<prefix>`` are a mix) the previous one, which ``load`` falls back
+to with a warning. A truncated or mixed checkpoint is never resumed from silently.
+``clean_stale(folder)`` removes what a killed save left behind (``*.tmp<pid>`` of dead
+processes, ``.prev`` links beside a complete checkpoint); the trainer calls it on start.
 """
+import glob
 import hashlib
+import logging
 import os
 import pickle
+import re
+import shutil
 
 import paddle
 
 SUFFIXES = (".pdparams", ".pdopt", ".pdstates")
+PREV = ".prev"  # the previous checkpoint's files while a save switches: <prefix>.prev.pdparams
+log = logging.getLogger("paddle_repro")
 
 
 class CheckpointError(RuntimeError):
@@ -30,16 +41,6 @@ def _sha256(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic(path, write):
-    tmp = f"{path}.tmp{os.getpid()}"
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _write_pickle(obj, path):
@@ -59,19 +60,96 @@ def save(prefix, model, optimizer, state):
         state: picklable dict of training state (see the module docstring).
     """
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    _atomic(prefix + ".pdparams", lambda p: paddle.save(model.state_dict(), p))
-    hashes = {".pdparams": _sha256(prefix + ".pdparams")}
-    if optimizer is not None:
-        _atomic(prefix + ".pdopt", lambda p: paddle.save(optimizer.state_dict(), p))
-        hashes[".pdopt"] = _sha256(prefix + ".pdopt")
-    elif os.path.exists(prefix + ".pdopt"):
-        os.remove(prefix + ".pdopt")  # a stale optimizer file must not pair with new weights
-    _atomic(prefix + ".pdstates", lambda p: _write_pickle(dict(state, _sha256=hashes), p))
+    tmp = {s: f"{prefix}{s}.tmp{os.getpid()}" for s in SUFFIXES}
+    try:
+        paddle.save(model.state_dict(), tmp[".pdparams"])
+        hashes = {".pdparams": _sha256(tmp[".pdparams"])}
+        if optimizer is not None:
+            paddle.save(optimizer.state_dict(), tmp[".pdopt"])
+            hashes[".pdopt"] = _sha256(tmp[".pdopt"])
+        _write_pickle(dict(state, _sha256=hashes), tmp[".pdstates"])
+        _keep_previous(prefix)
+        for suffix in (".pdparams", ".pdopt"):
+            if os.path.exists(tmp[suffix]):
+                os.replace(tmp[suffix], prefix + suffix)
+            elif os.path.exists(prefix + suffix):
+                os.remove(prefix + suffix)  # a stale optimizer file must not pair with new weights
+        os.replace(tmp[".pdstates"], prefix + ".pdstates")  # the commit point
+        _drop(prefix + PREV)
+    finally:
+        for path in tmp.values():
+            if os.path.exists(path):
+                os.remove(path)
+
+
+def _drop(prefix):
+    for suffix in SUFFIXES:
+        if os.path.lexists(prefix + suffix):
+            os.remove(prefix + suffix)
+
+
+def _keep_previous(prefix):
+    """Hard-links the current checkpoint (if complete) to ``<prefix>.prev.*`` before a switch.
+
+    A ``.prev`` set from an interrupted switch is kept when the files at ``prefix`` are a mix:
+    it is then the last complete checkpoint.
+    """
+    if not _consistent(prefix):
+        return
+    _drop(prefix + PREV)
+    for suffix in SUFFIXES:
+        if os.path.exists(prefix + suffix):
+            try:
+                os.link(prefix + suffix, prefix + PREV + suffix)
+            except OSError:  # a file system without hard links
+                shutil.copy2(prefix + suffix, prefix + PREV + suffix)
+
+
+def _consistent(prefix):
+    """True when ``prefix``'s state file exists and its files match the recorded hashes."""
+    try:
+        with open(prefix + ".pdstates", "rb") as f:
+            hashes = pickle.load(f).get("_sha256", {})
+        return all(os.path.isfile(prefix + s) and _sha256(prefix + s) == h for s, h in hashes.items())
+    except Exception:  # noqa: BLE001 - missing or unreadable: not a complete checkpoint
+        return False
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale(folder):
+    """Removes what interrupted saves left in ``folder``; returns the paths removed.
+
+    ``*.tmp<pid>`` files of processes that are gone, and ``.prev`` sets beside a complete
+    checkpoint. A ``.prev`` set beside a mixed checkpoint is kept (``load`` falls back to it).
+    """
+    removed = []
+    for path in glob.glob(os.path.join(glob.escape(folder), "*.tmp*")):
+        match = re.search(r"\.tmp(\d+)$", path)
+        if match and not _pid_alive(int(match.group(1))):
+            os.remove(path)
+            removed.append(path)
+    for state in glob.glob(os.path.join(glob.escape(folder), "*" + PREV + ".pdstates")):
+        prefix = state[: -len(PREV + ".pdstates")]
+        if _consistent(prefix):
+            for suffix in SUFFIXES:
+                if os.path.exists(prefix + PREV + suffix):
+                    removed.append(prefix + PREV + suffix)
+            _drop(prefix + PREV)
+    return removed
 
 
 def exists(prefix):
-    """True when a complete checkpoint (its state file) exists at ``prefix``."""
-    return os.path.isfile(prefix + ".pdstates")
+    """True when a checkpoint (its state file, or an interrupted switch's previous one) exists."""
+    return os.path.isfile(prefix + ".pdstates") or os.path.isfile(prefix + PREV + ".pdstates")
 
 
 def strip_suffix(path):
@@ -92,9 +170,20 @@ def load(prefix):
         CheckpointError: with the file at fault and what to do about it.
     """
     prefix = strip_suffix(prefix)
+    try:
+        return _load_exact(prefix)
+    except CheckpointError:
+        if not _consistent(prefix + PREV):
+            raise
+        log.warning(f"{prefix}: the last save was interrupted (its files are a mix); using the "
+                    f"previous complete checkpoint {prefix + PREV}.*")
+        return _load_exact(prefix + PREV)
+
+
+def _load_exact(prefix):
     fix = ("Resume from another checkpoint (e.g. -o Global.resume=<run>/best_model) or start "
            "afresh without Global.resume.")
-    if not exists(prefix):
+    if not os.path.isfile(prefix + ".pdstates"):
         raise CheckpointError(f"No checkpoint at {prefix!r}: {prefix}.pdstates does not exist "
                               f"(a checkpoint is {', '.join(prefix + s for s in SUFFIXES)}). {fix}")
     try:

@@ -14,6 +14,7 @@ only on (seed, epoch), and a run resumed at an epoch boundary ends with bit-iden
 weights on CPU. Mixup draws from its own ``RandomState`` because with ``num_workers=0``
 Paddle's loader prefetches on a thread that shares the global numpy stream.
 """
+import json
 import logging
 import math
 import os
@@ -23,7 +24,8 @@ from types import SimpleNamespace
 import paddle
 
 from .. import runtime
-from . import checkpoint
+from ..config import ConfigError, dump_config
+from . import checkpoint, run_folder
 from .amp import amp_context
 from .curves import plot_curves
 from .ema import ModelEMA
@@ -50,7 +52,6 @@ def build_model_from_cfg(cfg, num_classes=None):
 
 
 def _setup(cfg):
-    from ..config import dump_config
     from ..data import build_loader
     g = cfg["Global"]
     out = g["output_dir"]
@@ -58,18 +59,13 @@ def _setup(cfg):
     distributed = runtime.init_distributed()
     is_main = runtime.rank() == 0
     setup_console(out, is_main)
-    if is_main:
-        os.makedirs(out, exist_ok=True)
-        dump_config(cfg, os.path.join(out, "config.yaml"))  # first, so a crash still says what ran
     runtime.seed_everything(g["seed"])
     ds = cfg["DataLoader"]["dataset"]
     train_loader = build_loader(ds, cfg["DataLoader"]["Train"], "train", g["seed"], distributed)
     eval_loader = build_loader(ds, cfg["DataLoader"]["Eval"], "test", g["seed"], distributed)
-    if len(train_loader) == 0:
-        raise ValueError("The train loader has no batches (fewer images than one batch with "
-                         "drop_last); lower DataLoader.Train.batch_size.")
     num_classes = getattr(train_loader.dataset, "num_classes", None)
     model = build_model_from_cfg(cfg, num_classes)
+    preflight(cfg, train_loader, eval_loader, model, num_classes)
     if g.get("checkpoint"):
         from ..models import load_weights
         load_weights(model, g["checkpoint"])
@@ -98,6 +94,42 @@ def _setup(cfg):
         ema=ModelEMA(model, cfg["EMA"]["decay"]) if cfg["EMA"]["decay"] is not None else None,
         state={"epoch": 0, "global_step": 0, "best_top1": None, "best_epoch": None,
                "last": {}, "partial": None})
+
+
+def preflight(cfg, train_loader, eval_loader, model, num_classes):
+    """What would otherwise fail only after an epoch of training: checked before the first step.
+
+    Raises:
+        ConfigError: no train or eval batch, too few outputs for the labels, or a model that
+            cannot take the data's images (e.g. AlexNet's 128x128 classifier fed 32x32).
+    """
+    for split, loader in (("Train", train_loader), ("Eval", eval_loader)):
+        if len(loader) == 0:
+            n = len(loader.dataset)
+            raise ConfigError(f"config error at `DataLoader.{split}.batch_size`: the {split} split has "
+                              f"{n} images, fewer than one batch of "
+                              f"{cfg['DataLoader'][split]['batch_size']} with drop_last: nothing would "
+                              f"{'train' if split == 'Train' else 'be evaluated'}. Lower the batch size "
+                              "or set drop_last: false.")
+    outputs = cfg["Arch"].get("num_classes")
+    if num_classes and outputs and int(outputs) < int(num_classes):
+        raise ConfigError(f"config error at `Arch.num_classes`: {outputs} outputs, but the data has "
+                          f"{num_classes} classes (labels up to {num_classes - 1}); set "
+                          f"Arch.num_classes: {num_classes}.")
+    image = paddle.to_tensor(eval_loader.dataset[0][0][None])
+    was_training = model.training
+    model.eval()
+    try:
+        with paddle.no_grad():
+            model(image)
+    except Exception as err:  # noqa: BLE001 - any failure here is a model/data mismatch
+        raise ConfigError(f"config error at `Arch.name`: {cfg['Arch']['name']} cannot take this data's "
+                          f"images of shape {list(image.shape[1:])} ({type(err).__name__}: "
+                          f"{str(err).splitlines()[0][:200]}). Check Global.image_shape and the "
+                          "Resize in the transforms.") from None
+    finally:
+        if was_training:
+            model.train()
 
 
 def _ckpt_state(ctx, stats=None):
@@ -193,7 +225,7 @@ def train(cfg, stop_after_epoch=None):
     """Runs training as configured; see ``_train``."""
     # Fresh unique names (conv2d_0.w_0, conv2d_0.w_0_velocity_0, ...) whatever ran before in
     # this process: .pdopt is keyed by them, so a resume must recreate the same names.
-    with paddle.utils.unique_name.guard():
+    with paddle.utils.unique_name.guard(), run_folder.claim(cfg, runtime.rank() == 0):
         return _train(cfg, stop_after_epoch)
 
 
@@ -212,6 +244,16 @@ def _train(cfg, stop_after_epoch=None):
     ctx = _setup(cfg)
     ctx.resumed_rng = None
     _resume(ctx)
+    summary_path = os.path.join(ctx.out, "summary.json")
+    if ctx.state["epoch"] >= ctx.epochs and os.path.isfile(summary_path):
+        with open(summary_path, encoding="utf-8") as f:
+            done = json.load(f)
+        if done.get("finished"):
+            log.info(f"{ctx.out} is a finished run ({ctx.state['epoch']} of {ctx.epochs} epochs): "
+                     "nothing to do, nothing changed. Raise Global.epochs to train it further.")
+            return done
+    if ctx.is_main:  # only now that the run starts: a failed start leaves the old config.yaml
+        dump_config(cfg, os.path.join(ctx.out, "config.yaml"))
     ctx.logger = RunLogger(ctx.out, ctx.is_main, ctx.state["epoch"], ctx.global_step)
     seed, finished = cfg["Global"]["seed"], False
     try:

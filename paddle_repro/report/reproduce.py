@@ -31,7 +31,7 @@ import time
 
 from paddle_repro.report.runs import load_run, read_config, read_json
 
-_VOLATILE = ("output_dir", "resume", "progress_bar")
+_VOLATILE = ("output_dir", "resume", "progress_bar", "overwrite")
 _VOLATILE_SPLIT = ("num_workers",)  # DataLoader.Train/Eval keys that do not change numbers
 
 
@@ -175,12 +175,8 @@ def _train_missing(jobs, states, output, launch, train_fn, log):
         log(f"[reproduce] {job['name']} seed {job['seed']}: {state} -> {job['run_dir']}")
         if state == "resume":
             job["cfg"]["Global"]["resume"] = "auto"
-        if state == "restart":
-            for name in ("latest", "best_model", "final_model"):
-                for ext in (".pdparams", ".pdopt", ".pdstates"):
-                    path = os.path.join(job["run_dir"], name + ext)
-                    if os.path.exists(path):
-                        os.remove(path)
+        if state in ("restart", "fresh"):  # fresh: at most a never-trained config.yaml is there
+            job["cfg"]["Global"]["overwrite"] = True
         if state != "finished":
             todo.append(job)
     launcher, n_jobs = launch.get("launcher", "local"), launch.get("n_jobs", 1)

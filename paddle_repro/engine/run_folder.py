@@ -1,0 +1,136 @@
+"""One run per folder: refuse to mix runs, a lock for the run's lifetime, fresh starts that clean up.
+
+``claim(cfg)`` is the first thing a run does with its ``Global.output_dir``:
+
+* a **lock** ``<output_dir>/.lock`` (pid and host) is held until the run ends; a second run
+  started into the same folder is refused while that process lives; the lock of a dead
+  process (SIGKILL, a crash) is taken over with a log line;
+* a **fresh** run (no ``Global.resume``) into a folder that already holds a run (checkpoints
+  or epoch records) is refused, with the three ways out: ``-o Global.resume=auto`` to
+  continue it, another ``Global.output_dir``, or ``-o Global.overwrite=true`` to replace it;
+* with ``Global.overwrite: true`` the previous run's files are removed first, so nothing
+  derived from it (eval.json, figures, per-class numbers) is left beside the new run.
+"""
+import contextlib
+import glob
+import json
+import logging
+import os
+import socket
+
+from .checkpoint import CheckpointError, clean_stale
+
+log = logging.getLogger("paddle_repro")
+LOCK = ".lock"
+# what a run writes (trainer, tools/eval.py, report figures): removed by an explicit overwrite
+RUN_FILES = ("config.yaml", "metrics.jsonl", "train_steps.jsonl", "summary.json", "eval.json",
+             "per_class_acc.json", "report_extra.json", "gallery.png", "confusion.png",
+             "curves_loss.png", "curves_acc.png", "train.log")
+CHECKPOINTS = ("latest", "best_model", "final_model", "latest.prev", "best_model.prev",
+               "final_model.prev")
+
+
+class RunFolderError(CheckpointError):
+    """The output folder cannot be used as asked; the message gives the ways out."""
+
+
+def holds_a_run(out):
+    """True when ``out`` has a checkpoint or epoch records of an earlier run."""
+    if any(os.path.isfile(os.path.join(out, n + ".pdstates")) for n in CHECKPOINTS):
+        return True
+    metrics = os.path.join(out, "metrics.jsonl")
+    return os.path.isfile(metrics) and os.path.getsize(metrics) > 0
+
+
+def clear_run_files(out):
+    """Removes an earlier run's files from ``out`` (checkpoints, records, figures, VisualDL)."""
+    for name in RUN_FILES:
+        path = os.path.join(out, name)
+        if os.path.isfile(path):
+            os.remove(path)
+    for prefix in CHECKPOINTS:
+        for path in glob.glob(os.path.join(glob.escape(out), prefix + ".pd*")):
+            os.remove(path)
+    for path in glob.glob(os.path.join(glob.escape(out), "epoch_*.pd*")):
+        os.remove(path)
+    vdl = os.path.join(out, "vdl")
+    for path in glob.glob(os.path.join(glob.escape(vdl), "*")):
+        if os.path.isfile(path):
+            os.remove(path)
+
+
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _take_lock(out):
+    path = os.path.join(out, LOCK)
+    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(path, encoding="utf-8") as f:
+                    owner = json.load(f)
+            except (OSError, ValueError):
+                owner = {}
+            same_host = owner.get("host") == me["host"]
+            if owner.get("pid") and same_host and _pid_alive(int(owner["pid"])):
+                raise RunFolderError(
+                    f"Another run (pid {owner['pid']}) is writing to {out}: two runs in one folder "
+                    "would mix their checkpoints and records. Wait for it to end, or give this "
+                    "run another -o Global.output_dir=...") from None
+            if owner.get("pid") and not same_host:
+                raise RunFolderError(
+                    f"{out} is locked by pid {owner['pid']} on host {owner.get('host')}; if that run "
+                    f"is gone, delete {path} and start again.") from None
+            log.warning(f"Taking over the lock of a run that is gone (pid {owner.get('pid')}): {path}")
+            os.remove(path)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(me, f)
+        return path
+    raise RunFolderError(f"Could not take the lock {path}; delete it if no run is using {out}.")
+
+
+@contextlib.contextmanager
+def claim(cfg, is_main=True):
+    """Holds ``Global.output_dir`` for one run (see the module docstring); rank 0 only.
+
+    Raises:
+        RunFolderError: another live run holds the folder, or a fresh run would replace an
+            earlier one without ``Global.overwrite``.
+    """
+    g = cfg["Global"]
+    out = g["output_dir"]
+    if not is_main:
+        yield
+        return
+    try:
+        os.makedirs(out, exist_ok=True)
+    except OSError as err:
+        raise RunFolderError(f"Cannot create the output folder {out}: {err}. Choose a writable "
+                             "-o Global.output_dir=...") from None
+    lock = _take_lock(out)
+    try:
+        for path in clean_stale(out):
+            log.info(f"Removed a leftover of an interrupted save: {path}")
+        if not g.get("resume") and holds_a_run(out):
+            if not g.get("overwrite"):
+                raise RunFolderError(
+                    f"{out} already holds a run (checkpoints or metrics). Continue it with "
+                    "-o Global.resume=auto, start this one elsewhere with -o Global.output_dir=..., "
+                    "or replace it with -o Global.overwrite=true.")
+            log.info(f"Global.overwrite: removing the earlier run's files in {out}")
+            clear_run_files(out)
+        yield
+    finally:
+        if os.path.exists(lock):
+            os.remove(lock)

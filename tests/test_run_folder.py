@@ -1,0 +1,142 @@
+"""Nothing lost (issue 16): one run per folder, a lock, atomic checkpoints, clear value errors."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import paddle
+import pytest
+
+from paddle_repro.config import ConfigError, load_config
+from paddle_repro.engine import checkpoint
+from paddle_repro.engine.run_folder import RunFolderError
+from paddle_repro.engine.trainer import train
+from tests.test_trainer import tiny_cfg
+
+DEMO = "configs/demo/synthetic_quick.yaml"
+QUICK = ["Global.throughput=false"]
+
+
+def test_a_fresh_run_into_a_used_folder_is_refused_and_overwrite_cleans_up(tmp_path):
+    train(tiny_cfg(tmp_path, "run", QUICK))
+    (tmp_path / "run" / "eval.json").write_text("{}")  # what tools/eval.py leaves
+    before = (tmp_path / "run" / "final_model.pdparams").read_bytes()
+    with pytest.raises(RunFolderError, match="Global.resume=auto.*Global.output_dir.*Global.overwrite=true"):
+        train(tiny_cfg(tmp_path, "run", QUICK + ["Optimizer.lr.learning_rate=0.01"]))
+    assert (tmp_path / "run" / "final_model.pdparams").read_bytes() == before  # nothing lost
+    assert load_config(tmp_path / "run" / "config.yaml")["Optimizer"]["lr"]["learning_rate"] == 0.05
+    train(tiny_cfg(tmp_path, "run", QUICK + ["Global.overwrite=true", "Optimizer.lr.learning_rate=0.01"]))
+    assert not (tmp_path / "run" / "eval.json").exists()  # derived from the replaced run
+    assert load_config(tmp_path / "run" / "config.yaml")["Optimizer"]["lr"]["learning_rate"] == 0.01
+
+
+def test_a_failed_start_keeps_the_old_config_yaml(tmp_path):
+    train(tiny_cfg(tmp_path, "run", QUICK))
+    old = (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(Exception):
+        train(tiny_cfg(tmp_path, "run", QUICK + ["Global.resume=auto", "Arch.name=alexnet"]))
+    assert (tmp_path / "run" / "config.yaml").read_text() == old
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path):
+    train(tiny_cfg(tmp_path, "run", QUICK))
+    files = {p: (tmp_path / "run" / p).read_bytes() for p in ("summary.json", "final_model.pdparams",
+                                                               "metrics.jsonl")}
+    again = train(tiny_cfg(tmp_path, "run", QUICK + ["Global.resume=auto"]))
+    assert again["finished"]
+    assert {p: (tmp_path / "run" / p).read_bytes() for p in files} == files
+
+
+def test_a_live_run_holds_the_folder_and_a_dead_ones_lock_is_taken_over(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (out / ".lock").write_text(json.dumps({"pid": sleeper.pid, "host": os.uname().nodename}))
+        with pytest.raises(RunFolderError, match=f"pid {sleeper.pid}"):
+            train(tiny_cfg(tmp_path, "run", QUICK))
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert train(tiny_cfg(tmp_path, "run", QUICK))["finished"]  # stale lock: taken over
+    assert not (out / ".lock").exists()  # released at the end
+
+
+def _save_epoch(prefix, model, epoch):
+    checkpoint.save(prefix, model, None, {"epoch": epoch})
+
+
+def test_a_save_killed_between_its_moves_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = paddle.nn.Linear(3, 2)
+    prefix = str(tmp_path / "latest")
+    _save_epoch(prefix, model, 1)
+    model.weight.set_value(model.weight + 1.0)
+    real_replace, calls = os.replace, []
+
+    def dying_replace(src, dst):  # the process "dies" after the weights moved in
+        calls.append(dst)
+        real_replace(src, dst)
+        if dst.endswith(".pdparams"):
+            raise KeyboardInterrupt("killed")
+
+    monkeypatch.setattr(os, "replace", dying_replace)
+    with pytest.raises(KeyboardInterrupt):
+        _save_epoch(prefix, model, 2)
+    monkeypatch.setattr(os, "replace", real_replace)
+    ck = checkpoint.load(prefix)  # new weights beside the old state: falls back, complete
+    assert ck["state"]["epoch"] == 1
+    assert checkpoint.resolve_resume("auto", str(tmp_path)) == prefix
+    _save_epoch(prefix, model, 3)  # the next save switches cleanly again
+    assert checkpoint.load(prefix)["state"]["epoch"] == 3
+    assert not list(tmp_path.glob("latest.prev.*"))
+
+
+def test_stray_temporary_files_of_dead_processes_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stray = tmp_path / f"latest.pdparams.tmp{dead.pid}"
+    stray.write_bytes(b"half")
+    mine = tmp_path / f"latest.pdparams.tmp{os.getpid()}"
+    mine.write_bytes(b"in progress")
+    assert checkpoint.clean_stale(str(tmp_path)) == [str(stray)]
+    assert mine.exists()
+
+
+@pytest.mark.parametrize("override, key", [
+    ("Global.epochs=0", "Global.epochs"), ("Global.epochs=-1", "Global.epochs"),
+    ("Optimizer.lr.learning_rate=-0.1", "Optimizer.lr.learning_rate"),
+    ("Metric.topk=[1,50]", "Metric.topk"), ("DataLoader.Train.batch_size=0", "DataLoader.Train.batch_size"),
+    ("DataLoader.Eval.batch_size=-2", "DataLoader.Eval.batch_size"),
+    ("DataLoader.Train.num_workers=-1", "DataLoader.Train.num_workers"),
+    ("DataLoader.Train.num_samples=0", "DataLoader.Train.num_samples"),
+    ("Global.save_interval=0", "Global.save_interval"), ("Global.eval_interval=0", "Global.eval_interval"),
+])
+def test_values_that_cannot_work_are_config_errors(override, key):
+    with pytest.raises(ConfigError, match=f"`{key}`"):
+        load_config(DEMO, [override])
+
+
+def test_a_decay_factor_above_one_is_a_config_error():
+    with pytest.raises(ConfigError, match="Optimizer.lr.gamma"):
+        load_config("configs/condconv/alexnet_bn.yaml", ["Optimizer.lr.gamma=2"])
+
+
+def test_a_duplicate_yaml_key_is_a_config_error(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("Arch:\n  name: alexnet\nArch:\n  name: alexnet_bn\n")
+    with pytest.raises(ConfigError, match="duplicate key `Arch`"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["DataLoader.Eval.drop_last=true", "DataLoader.Eval.batch_size=64"], "DataLoader.Eval.batch_size"),
+    (["DataLoader.Train.drop_last=true", "DataLoader.Train.batch_size=64"], "DataLoader.Train.batch_size"),
+    (["Arch.num_classes=5"], "Arch.num_classes"),
+    (["Arch.name=alexnet"], "Arch.name"),  # AlexNet's classifier wants 128x128, the data is 32x32
+])
+def test_what_would_fail_after_an_epoch_fails_before_the_first_step(tmp_path, overrides, key):
+    cfg = tiny_cfg(tmp_path, "pre", QUICK + overrides)
+    with pytest.raises(ConfigError, match=f"`{key}`"):
+        train(cfg)
+    assert not (tmp_path / "pre" / "latest.pdparams").exists()
