@@ -140,3 +140,26 @@ def test_what_would_fail_after_an_epoch_fails_before_the_first_step(tmp_path, ov
     with pytest.raises(ConfigError, match=f"`{key}`"):
         train(cfg)
     assert not (tmp_path / "pre" / "latest.pdparams").exists()
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_a_corrupt_image_stops_the_run_at_once_naming_it(tmp_path, workers):
+    import cv2
+    rng = np.random.RandomState(0)
+    for split in ("train", "test"):
+        for cls in ("a", "b"):
+            (tmp_path / "data" / split / cls).mkdir(parents=True)
+            for i in range(8):
+                cv2.imwrite(str(tmp_path / "data" / split / cls / f"{i}.png"),
+                            rng.randint(0, 255, (32, 32, 3)).astype("uint8"))
+    (tmp_path / "data" / "train" / "a" / "bad.png").write_bytes(b"not an image")
+    cfg = tmp_path / "cfg.yaml"
+    cfg.write_text(f"_base_: {os.path.abspath(DEMO)}\n"
+                   f"Global: {{output_dir: {tmp_path / 'run'}, epochs: 1, throughput: false}}\n"
+                   f"DataLoader:\n  dataset: {{name: image_folder, root: {tmp_path / 'data'}}}\n"
+                   f"  Train: {{batch_size: 4, num_workers: {workers}}}\n"
+                   f"  Eval: {{batch_size: 4, num_workers: {workers}}}\n")
+    out = subprocess.run([sys.executable, "tools/train.py", "-c", str(cfg)], capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    assert "bad.png" in out.stderr and "Traceback" not in out.stderr

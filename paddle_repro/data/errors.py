@@ -6,3 +6,15 @@ class DataError(RuntimeError):
 
     The message always names the file and says how to fix the problem.
     """
+
+
+def raise_if_bad(labels, dataset):
+    """Raises the ``DataError`` of a bad item a dataset returned in-band (label < 0).
+
+    Args:
+        labels: int64 labels of one batch (a Tensor or ndarray).
+        dataset: the loader's dataset (``bad_item_message(label)`` names the file).
+    """
+    values = labels.numpy() if hasattr(labels, "numpy") else labels
+    if values.size and values.min() < 0 and hasattr(dataset, "bad_item_message"):
+        raise DataError(dataset.bad_item_message(int(values.min())))

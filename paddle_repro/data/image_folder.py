@@ -3,6 +3,13 @@
 Not a paper module. Images are read with cv2 and converted BGR -> RGB, so they reach the
 transforms exactly like CIFAR images do (uint8 RGB HWC). Classes are the sorted folder
 names under ``root/train``; ``root/test`` may use a subset of them.
+
+A file that cannot be decoded must stop the run at once, naming the file, with any number
+of loader workers. Raising inside ``__getitem__`` does not do that: with ``num_workers: 0``
+Paddle's loader thread dies and the main thread waits forever. So a bad item is returned
+in-band: a black image of the first image's size and the label ``-(index + 1)``; the training
+loop and ``evaluate`` check every batch with :func:`raise_if_bad` and raise the ``DataError``
+naming the file in the main process.
 """
 import os
 
@@ -77,10 +84,28 @@ class ImageFolderDataset(Dataset):
         return len(self.files)
 
     def __getitem__(self, i):
-        img = read_rgb(self.files[i])
+        label = self.labels[i]
+        try:
+            img = read_rgb(self.files[i])
+        except DataError:  # in-band, see the module docstring
+            img, label = np.zeros_like(self._template()), -(int(i) + 1)
         if self.transform is not None:
             img = self.transform(img)
-        return as_chw_float32(img, "image_folder"), np.array(self.labels[i], dtype=np.int64)
+        return as_chw_float32(img, "image_folder"), np.array(label, dtype=np.int64)
+
+    def _template(self):
+        """A decodable image of this split (its size makes the placeholder of a bad item)."""
+        for path in self.files:
+            img = cv2.imread(path, cv2.IMREAD_COLOR)
+            if img is not None:
+                return img
+        raise DataError("image_folder: none of the %d images can be decoded." % len(self.files))
+
+    def bad_item_message(self, label):
+        """The error for the in-band bad-item label ``-(index + 1)``."""
+        path = self.files[-int(label) - 1]
+        return ("image_folder: cannot read image %s (missing, empty, truncated or not an image); "
+                "remove or replace it and run again." % path)
 
     def raw_images(self, idxs):
         """uint8 RGB images (a list if sizes differ, else an array [n,H,W,3])."""

@@ -24,6 +24,8 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from ..data.errors import raise_if_bad
+
 
 def _sync():
     if paddle.device.is_compiled_with_cuda() and "gpu" in paddle.device.get_device():
@@ -97,6 +99,7 @@ def evaluate(model, loader, loss_fn, num_classes, topk=5, distributed=False):
     with paddle.no_grad():
         for b, (images, labels) in enumerate(loader):
             labels = labels.reshape([-1])
+            raise_if_bad(labels, getattr(loader, "dataset", None))
             logits = model(images)
             try:
                 per_loss = loss_fn(logits, labels, reduction="none").numpy().astype(np.float64)

@@ -20,6 +20,7 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from ..data.errors import raise_if_bad
 from .interrupt import TrainingDiverged
 from .losses import mixup_loss
 
@@ -73,8 +74,10 @@ def _check_finite(value, epoch, step, distributed):
     if bad:
         raise TrainingDiverged(
             f"Loss became {value} at epoch {epoch}, step {step}; the run is stopped and the "
-            "checkpoints written before it are intact. Lower Optimizer.lr.learning_rate, set "
-            "Optimizer.grad_clip, or resume from best_model/latest with a smaller lr.")
+            "checkpoints written before it are intact. A resume restores the schedule and so the "
+            "same lr; instead start a new run from the saved weights with a smaller lr: "
+            "-o Global.checkpoint=<output_dir>/latest.pdparams -o Optimizer.lr.learning_rate=<smaller> "
+            "-o Global.output_dir=<new folder> (or set Optimizer.grad_clip).")
 
 
 def _stop_requested(stop, distributed):
@@ -114,6 +117,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
                 rng.permutation(images.shape[0])
             continue
         labels = labels.reshape([-1])
+        raise_if_bad(labels, ctx.train_loader.dataset)  # a corrupt image: stop now, name it
         mixed = None
         if ctx.mixup_alpha > 0:
             images, y_a, y_b, lam = _mix(images, labels, ctx.mixup_alpha, rng)
