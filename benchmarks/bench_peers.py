@@ -16,6 +16,7 @@ gives the median over rounds with the min-max. torch is optional: without it the
 says so and exits.
 """
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -161,11 +162,7 @@ def _spawn(kind, net, args):
 
 def run(args, log=print):
     """{"rows": [...]} with per-round samples; raises if an equality check fails."""
-    try:
-        import importlib.util
-        if importlib.util.find_spec("torch") is None:
-            raise ImportError
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:
         log("PyTorch is not installed: no peer comparison (pip install torch).")
         return {"rows": [], "skipped": "torch not installed"}
     nets = [p[0] for p in PEERS if not args.nets or p[0] in args.nets.split(",")]
