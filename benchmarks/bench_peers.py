@@ -1,202 +1,252 @@
-"""Speed against PyTorch: the same networks, batch, input size and threads, each in a fresh process.
+"""Our networks against the same networks in PyTorch (the notebooks' own framework).
 
-    python tools/benchmark.py --peers [--threads 2] [--rounds 3] [--quick]
     python benchmarks/bench_peers.py [--threads 2] [--rounds 3] [--quick] [--json out.json]
+    python tools/benchmark.py --peers            # the same, from the benchmark front end
 
-For each network (notebook 004's ShuffleNetV2 0.5x, notebooks 000/002's AlexNet and
-AlexNet-BN at 128x128, ResNet50 with the CIFAR stem) and each framework, one child process
-builds the network, checks nothing but itself, and times a training step (forward,
-cross-entropy, backward, SGD-momentum step) and inference (eval mode, no grad) on random
-inputs after warm-up steps. Rounds alternate the frameworks (paddle, torch, torch, paddle,
-...) so the machine's drift cancels in each round's ratio; a ratio is the median of the
-per-round ratios (min-max beside it). Both sides run with the same thread count; ours with
-the tools' settings (MKL's AVX2 kernels on AMD, kept freed memory).
+For each network: our Paddle model (``paddle_repro.models``) and its PyTorch twin
+(``benchmarks/torch_models.py``) at the same batch, input size, optimizer and thread count.
+Before timing, the parameter counts must be equal and, with the Paddle weights ported into
+the torch model, the eval-mode outputs must agree (relative error <= 1e-4): a mismatch aborts.
 
-torch is an optional, benchmark-only dependency (``pip install torch``); without it the
-script says so and exits 0. Parameter counts are compared first: a mismatch is an error,
-since it would mean two different networks.
+Timing: every measurement is a FRESH process (one framework imported, threads set before
+the import); rounds alternate which framework goes first. A child times training steps
+(forward, cross-entropy, backward, optimizer step) and inference (eval, no grad) after
+warm-up, and reports its medians. Ratio = our img/s / PyTorch img/s per round; the table
+gives the median over rounds with the min-max. torch is optional: without it the script
+says so and exits.
 """
 import argparse
+import importlib.util
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-for _p in (ROOT, HERE):
+HERE = Path(__file__).resolve().parent
+for _p in (str(HERE.parent), str(HERE)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
 import harness  # noqa: E402
 
-# name -> (our registry kwargs, input [C, H, W], classes, batch)
-NETWORKS = {
-    "shufflenetv2_x0_5": ({"init": "torch_default"}, [3, 32, 32], 10, 128),
-    "alexnet": ({}, [3, 128, 128], 10, 64),
-    "alexnet_bn": ({}, [3, 128, 128], 10, 64),
-    "resnet50": ({}, [3, 32, 32], 100, 32),
-}
+# (registry name, input side, batch (full, quick), optimizer): the recipes' optimizers,
+# as in bench_models.CASES.
+PEERS = [
+    ("shufflenetv2_x0_5", 32, (128, 32), "momentum"),
+    ("alexnet", 128, (64, 16), "adam"),
+    ("alexnet_bn", 128, (64, 16), "sgd"),
+    ("resnet50", 32, (32, 8), "momentum"),
+]
+NUM_CLASSES = {"resnet50": 100}
 
 
-def _time(fn, warmup, steps):
-    for _ in range(warmup):
-        fn()
-    t0 = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - t0) / steps
+def _steps(quick):
+    return (2, 3) if quick else (3, 8)  # warm-up, timed
 
 
-def _child_paddle(name, batch, warmup, steps):
+def _paddle_child(name, side, batch, opt_name, quick, to_static):
+    import paddle
+    import bench_models
+    case = (name, name, {"to_static": True} if to_static else {}, side, (batch, batch), opt_name)
+    _, train_step, infer = bench_models._prepare(case, False)
+    nparams = sum(int(p.size) for p in bench_models_params(train_step))
+    warmup, reps = _steps(quick)
+    warmup += 2 if to_static else 0
+    return nparams, harness.time_callable(train_step, warmup, reps), \
+        harness.time_callable(infer, warmup, reps), paddle.__version__
+
+
+def bench_models_params(train_step):
+    """The model's trainable parameters, through the closure of bench_models' train step."""
+    cells = {n: c.cell_contents for n, c in zip(train_step.__code__.co_freevars,
+                                                 train_step.__closure__)}
+    return [p for p in cells["model"].parameters() if not p.stop_gradient]
+
+
+def _torch_optimizer(torch, name, params):
+    if name == "adam":
+        return torch.optim.Adam(params, 1e-3, weight_decay=1e-5)
+    if name == "momentum":
+        return torch.optim.SGD(params, 0.01, momentum=0.9, weight_decay=5e-4)
+    return torch.optim.SGD(params, 0.1, weight_decay=1e-5)
+
+
+def _torch_child(name, side, batch, opt_name, quick, threads):
+    import torch
+    import torch_models
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = torch_models.BUILDERS[name]()
+    opt = _torch_optimizer(torch, opt_name, model.parameters())
+    x = torch.randn(batch, 3, side, side)
+    y = torch.randint(0, NUM_CLASSES.get(name, 10), (batch,))
+
+    def train_step():
+        model.train()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        float(loss)
+
+    def infer():
+        model.eval()
+        with torch.no_grad():
+            float(model(x).reshape(-1)[0])
+
+    warmup, reps = _steps(quick)
+    return torch_models.count_params(model), harness.time_callable(train_step, warmup, reps), \
+        harness.time_callable(infer, warmup, reps), torch.__version__
+
+
+def check_equal(name, side):
+    """Same parameter count and, with ported weights, same eval outputs. Runs in a child
+    that imports both frameworks (only for this check, never for timing)."""
     import numpy as np
     import paddle
-    from paddle_repro.models import build_model, count_params
-    kwargs, shape, classes, _ = NETWORKS[name]
-    paddle.seed(0)
-    model = build_model(name, num_classes=classes, **kwargs)
-    opt = paddle.optimizer.Momentum(0.01, momentum=0.9, parameters=model.parameters())
-    x = paddle.to_tensor(np.random.RandomState(0).randn(batch, *shape).astype("float32"))
-    y = paddle.to_tensor(np.random.RandomState(1).randint(0, classes, batch).astype("int64"))
-    loss_fn = paddle.nn.CrossEntropyLoss()
-
-    def train_step():
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.clear_grad()
-        float(loss)
-
-    def infer():
-        with paddle.no_grad():
-            model(x).numpy()
-
-    model.train()
-    t_train = _time(train_step, warmup, steps)
-    model.eval()
-    t_infer = _time(infer, warmup, steps)
-    return {"train_img_s": batch / t_train, "infer_img_s": batch / t_infer,
-            "trainable_params": int(count_params(model)[1])}
-
-
-def _child_torch(name, batch, warmup, steps, threads):
     import torch
-    from peer_nets_torch import PEERS
-    torch.set_num_threads(threads)
-    _, shape, classes, _ = NETWORKS[name]
-    torch.manual_seed(0)
-    model = PEERS[name]()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x = torch.randn(batch, *shape)
-    y = torch.randint(0, classes, (batch,))
-    loss_fn = torch.nn.CrossEntropyLoss()
-
-    def train_step():
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        opt.zero_grad()
-        float(loss)
-
-    def infer():
-        with torch.no_grad():
-            model(x).numpy()
-
-    model.train()
-    t_train = _time(train_step, warmup, steps)
-    model.eval()
-    t_infer = _time(infer, warmup, steps)
-    return {"train_img_s": batch / t_train, "infer_img_s": batch / t_infer,
-            "trainable_params": int(sum(p.numel() for p in model.parameters() if p.requires_grad)),
-            "torch": torch.__version__}
+    import torch_models
+    from paddle_repro.models import build_model
+    paddle.seed(0)
+    ours = build_model(name)
+    ours.eval()
+    peer = torch_models.BUILDERS[name]()
+    n_ours = sum(int(p.size) for p in ours.parameters() if not p.stop_gradient)
+    n_peer = torch_models.count_params(peer)
+    if n_ours != n_peer:
+        raise AssertionError(f"{name}: {n_ours} parameters in Paddle, {n_peer} in PyTorch")
+    torch_models.port_from_paddle(peer, {k: v.numpy() for k, v in ours.state_dict().items()})
+    peer.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, side, side)).astype("float32")
+    a = ours(paddle.to_tensor(x)).numpy()
+    with torch.no_grad():
+        b = peer(torch.from_numpy(x)).numpy()
+    err = float(np.abs(a - b).max() / (np.abs(b).max() + 1e-12))
+    if err > 1e-4:
+        raise AssertionError(f"{name}: outputs differ, relative error {err:.2e}")
+    return {"params": n_ours, "output_rel_err": err}
 
 
-def _run_child(framework, name, args):
-    cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, name,
-           "--threads", str(args.threads), "--warmup", str(args.warmup), "--steps", str(args.steps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=1800)
-    if out.returncode != 0:
-        raise RuntimeError(f"{framework} {name} child failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+def _child_main(args):
+    if args.child == "check":
+        out = check_equal(args.net, dict((p[0], p[1]) for p in PEERS)[args.net])
+    else:
+        name, side, batches, opt_name = next(p for p in PEERS if p[0] == args.net)
+        batch = batches[1] if args.quick else batches[0]
+        if args.child == "torch":
+            n, tr, inf, ver = _torch_child(name, side, batch, opt_name, args.quick, args.threads)
+        else:
+            harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)
+            n, tr, inf, ver = _paddle_child(name, side, batch, opt_name, args.quick,
+                                            args.child == "paddle_static")
+        out = {"params": n, "batch": batch, "version": ver,
+               "train_ms": tr["median_ms"], "infer_ms": inf["median_ms"]}
+    print("RESULT " + json.dumps(out))
 
 
-def torch_available():
-    try:
-        out = subprocess.run([sys.executable, "-c", "import torch"], capture_output=True, timeout=120)
-        return out.returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
+def _spawn(kind, net, args):
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--net", net,
+           "--threads", str(args.threads)] + (["--quick"] if args.quick else []) \
+        + (["--stock-mkl"] if args.stock_mkl else []) + (["--stock-malloc"] if args.stock_malloc else [])
+    env = dict(os.environ)
+    for var in harness.THREAD_VARS:
+        env[var] = str(args.threads)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=3600)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{kind} {net} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
 
 
-def run(args):
-    """All rounds; returns {name: {paddle: [runs], torch: [runs], ratios}}."""
-    names = [n.strip() for n in args.networks.split(",") if n.strip()]
-    results = {n: {"paddle": [], "torch": []} for n in names}
-    for r in range(args.rounds):
-        for name in names:
-            order = ("paddle", "torch") if r % 2 == 0 else ("torch", "paddle")
-            for fw in order:
-                results[name][fw].append(_run_child(fw, name, args))
-                print(f"  round {r + 1} {name:<18s} {fw:<6s} train "
-                      f"{results[name][fw][-1]['train_img_s']:8.1f} img/s, infer "
-                      f"{results[name][fw][-1]['infer_img_s']:8.1f} img/s", flush=True)
-    for name, res in results.items():
-        ours, theirs = res["paddle"][0]["trainable_params"], res["torch"][0]["trainable_params"]
-        if ours != theirs:
-            raise RuntimeError(f"{name}: {ours} trainable parameters in ours, {theirs} in the "
-                               "PyTorch peer: not the same network")
-        for mode in ("train_img_s", "infer_img_s"):
-            ratio, spread = harness.median_of_ratios([x[mode] for x in res["paddle"]],
-                                                     [x[mode] for x in res["torch"]])
-            res[mode] = {"paddle": statistics.median(x[mode] for x in res["paddle"]),
-                         "torch": statistics.median(x[mode] for x in res["torch"]),
-                         "ratio": ratio, "min": spread[0], "max": spread[1]}
-    return results
+def run(args, log=print):
+    """{"rows": [...]} with per-round samples; raises if an equality check fails."""
+    if importlib.util.find_spec("torch") is None:
+        log("PyTorch is not installed: no peer comparison (pip install torch).")
+        return {"rows": [], "skipped": "torch not installed"}
+    nets = [p[0] for p in PEERS if not args.nets or p[0] in args.nets.split(",")]
+    kinds = ["paddle", "torch"] + (["paddle_static"] if args.to_static else [])
+    rows = []
+    for net in nets:
+        check = _spawn("check", net, args)
+        log(f"{net}: {check['params']:,} parameters in both, outputs agree "
+            f"(rel err {check['output_rel_err']:.1e})")
+        samples = {k: [] for k in kinds}
+        for r in range(args.rounds):
+            order = kinds if r % 2 == 0 else kinds[::-1]  # alternate who goes first
+            for kind in order:
+                samples[kind].append(_spawn(kind, net, args))
+                log(f"  round {r + 1} {kind}: train {samples[kind][-1]['train_ms']:.0f} ms, "
+                    f"infer {samples[kind][-1]['infer_ms']:.0f} ms")
+        batch = samples["torch"][0]["batch"]
+        row = {"model": net, "batch": batch, "params": check["params"],
+               "versions": {k: samples[k][0]["version"] for k in kinds}, "samples": samples}
+        for metric in ("train", "infer"):
+            for kind in kinds:
+                ms = sorted(s[f"{metric}_ms"] for s in samples[kind])
+                row[f"{kind}_{metric}_img_s"] = batch * 1e3 / ms[len(ms) // 2]
+            for kind in kinds[:1] + kinds[2:]:  # ours / torch = torch time / our time
+                ratio, spread = harness.median_of_ratios(
+                    [s[f"{metric}_ms"] for s in samples["torch"]],
+                    [s[f"{metric}_ms"] for s in samples[kind]])
+                row[f"{kind}_{metric}_ratio"] = [ratio, list(spread)]
+        rows.append(row)
+    return {"rows": rows, "rounds": args.rounds, "threads": args.threads}
 
 
-def table(results, args):
-    lines = [f"| network | batch | mode | ours (Paddle) img/s | PyTorch img/s | ours / PyTorch (min-max) |",
-             "|---|---|---|---|---|---|"]
-    for name, res in results.items():
-        for mode, label in (("train_img_s", "train step"), ("infer_img_s", "inference")):
-            m = res[mode]
-            lines.append(f"| {name} | {NETWORKS[name][3]} | {label} | {m['paddle']:.1f} | "
-                         f"{m['torch']:.1f} | {m['ratio']:.2f}x ({m['min']:.2f}-{m['max']:.2f}) |")
+def markdown(res):
+    """One line per network: our img/s, PyTorch's, the ratio (train and inference)."""
+    if not res["rows"]:
+        return "Not measured: " + res.get("skipped", "no rows") + "."
+    static = any("paddle_static_train_img_s" in r for r in res["rows"])
+    head = ("| network | batch | params | train img/s ours | PyTorch | ours/PyTorch (min-max) | "
+            + ("to_static img/s | to_static/PyTorch | " if static else "")
+            + "inference img/s ours | PyTorch | ours/PyTorch |")
+    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in res["rows"]:
+        tr, inf = r["paddle_train_ratio"], r["paddle_infer_ratio"]
+        cells = [r["model"], str(r["batch"]), f"{r['params']:,}",
+                 f"{r['paddle_train_img_s']:.0f}", f"{r['torch_train_img_s']:.0f}",
+                 f"**{tr[0]:.2f}** ({tr[1][0]:.2f}-{tr[1][1]:.2f})"]
+        if static:
+            st = r.get("paddle_static_train_ratio")
+            cells += [f"{r['paddle_static_train_img_s']:.0f}",
+                      f"{st[0]:.2f} ({st[1][0]:.2f}-{st[1][1]:.2f})"] if st else ["", ""]
+        cells += [f"{r['paddle_infer_img_s']:.0f}", f"{r['torch_infer_img_s']:.0f}",
+                  f"**{inf[0]:.2f}** ({inf[1][0]:.2f}-{inf[1][1]:.2f})"]
+        lines.append("| " + " | ".join(cells) + " |")
+    v = res["rows"][0]["versions"]
+    lines += ["", f"Paddle {v['paddle']}, PyTorch {v['torch']}, {res['threads']} thread(s), "
+              f"{res['rounds']} rounds, each measurement a fresh process; ratio > 1: ours is "
+              "faster. Median over rounds of the per-round ratio, min-max in brackets."]
     return "\n".join(lines)
+
+
+def add_args(p):
+    harness.add_machine_args(p)
+    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    p.add_argument("--nets", help="subset, comma-separated: " + ",".join(x[0] for x in PEERS))
+    p.add_argument("--to-static", action="store_true",
+                   help="also time our models under paddle.jit.to_static")
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    harness.add_machine_args(p)
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds (fresh processes)")
-    p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--quick", action="store_true", help="1 round, 2 warm-up, 3 timed steps")
-    p.add_argument("--networks", default=",".join(NETWORKS))
-    p.add_argument("--json")
-    p.add_argument("--child", nargs=2, metavar=("FRAMEWORK", "NETWORK"), help=argparse.SUPPRESS)
+    p.add_argument("--quick", action="store_true", help="small batches, few steps")
+    add_args(p)
+    p.add_argument("--json", help="also write the results to this JSON file")
+    p.add_argument("--child", help=argparse.SUPPRESS)
+    p.add_argument("--net", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
-        framework, name = args.child
-        harness.configure_threads(args.threads, args.stock_mkl, args.stock_malloc)
-        batch = NETWORKS[name][3]
-        res = (_child_paddle(name, batch, args.warmup, args.steps) if framework == "paddle"
-               else _child_torch(name, batch, args.warmup, args.steps, args.threads))
-        print(json.dumps(res))
-        return res
-    if args.quick:
-        args.rounds, args.warmup, args.steps = 1, 2, 3
-    if not torch_available():
-        print("bench_peers: torch is not installed (pip install torch); no peer column measured.")
-        return {}
-    print(f"Peers: ours vs PyTorch, {args.threads} thread(s), {args.rounds} round(s) of fresh processes")
-    results = run(args)
-    text = table(results, args)
-    print(text)
-    harness.write_json(args.json, {"results": results, "table": text, "argv": sys.argv})
-    return results
+        return _child_main(args)
+    t0 = time.time()
+    res = run(args)
+    print(markdown(res))
+    print(f"({time.time() - t0:.0f} s, load average {os.getloadavg()[0]:.1f})")
+    harness.write_json(args.json, res)
+    return res
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import paddle
 import pytest
 
 from paddle_repro.data import DataError, build_dataset, build_loader
+from paddle_repro.data.errors import raise_if_bad
 from paddle_repro.data.loader import WorkerSeeder
 from paddle_repro.data.subset import balanced_subset
 from paddle_repro.data.synthetic import make_images
@@ -83,8 +84,11 @@ def test_image_folder_errors(folder, tmp_path_factory):
     (folder / "test" / "cow").rmdir()
     (folder / "train" / "cat" / "0.png").write_bytes(b"not a png")
     ds = build_dataset({"name": "image_folder", "root": str(folder)}, {}, "train")
+    # returned in-band (a loader thread must not die on it), raised by the loop / evaluate
+    image, label = ds[0]
+    assert int(label) == -1 and image.shape == ds[1][0].shape
     with pytest.raises(DataError, match=r"cannot read image .*0\.png"):
-        ds[0]
+        raise_if_bad(np.array([3, int(label)]), ds)
 
 
 def test_synthetic_dataset_is_cached_and_learnable(tmp_path):

@@ -2,7 +2,10 @@
 
     python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads,mkl]
                               [--workers 0,2] [--write-docs] [--json out.json]
-    python tools/benchmark.py --peers [--threads N] [--quick] [--json out.json]   # vs PyTorch
+    python tools/benchmark.py --peers [--threads 2] [--rounds 3] [--nets ...] [--to-static]
+
+``--peers``: only the comparison with the same networks in PyTorch (benchmarks/bench_peers.py;
+needs ``pip install torch``, which nothing else uses).
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
 command and the environment into docs/performance.md between its markers. Logic lives in
@@ -33,12 +36,17 @@ def main(argv=None):
     p.add_argument("--docs-block", help="with --write-docs: a named block (default: the main one)")
     p.add_argument("--json", help="also write all results to this JSON file")
     p.add_argument("--peers", action="store_true",
-                   help="only the PyTorch peer table (benchmarks/bench_peers.py; needs torch)")
+                   help="only: ours vs the same networks in PyTorch (fresh processes)")
+    p.add_argument("--rounds", type=int, default=3, help="--peers: alternating rounds")
+    p.add_argument("--nets", help="--peers: subset of networks, comma-separated")
+    p.add_argument("--to-static", action="store_true", help="--peers: also ours under to_static")
     args = p.parse_args(argv)
-    if args.peers:  # its own fresh processes per network and framework
+    if args.peers:  # its own children set threads; nothing here imports paddle
         import bench_peers
-        return bench_peers.main(["--threads", str(args.threads)] + (["--quick"] if args.quick else [])
-                                + (["--json", args.json] if args.json else []))
+        res = bench_peers.run(args)
+        print(bench_peers.markdown(res))
+        harness.write_json(args.json, res)
+        return res
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     bad = sorted(set(only) - set(PARTS))
     if bad:

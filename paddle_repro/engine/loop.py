@@ -23,6 +23,7 @@ import paddle.distributed as dist
 from ..data.errors import raise_if_bad
 from .interrupt import TrainingDiverged
 from .losses import mixup_loss
+from .rates import TrainRate
 
 log = logging.getLogger("paddle_repro")
 
@@ -109,7 +110,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
     if ctx.progress_bar:
         from tqdm import tqdm
         it = tqdm(it, total=total, desc=f"epoch {epoch}/{ctx.epochs}", initial=0, leave=False)
-    tic, seen = time.perf_counter(), 0
+    rate, seen = TrainRate(skip_batches), 0
     for i, (images, labels) in it:
         if i < skip_batches:
             if ctx.mixup_alpha > 0:  # keep the mixup stream where it would have been
@@ -167,9 +168,7 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         if i % ctx.log_interval == 0:  # the notebooks sampled batch_id % 10 == 0
             ctx.logger.step(step, epoch, value, lr_now, *_batch_topk(logits, target, ctx.topk))
             if not ctx.progress_bar:
-                elapsed = time.perf_counter() - tic
-                ips = seen / max(elapsed, 1e-9)
-                eta = (total - i - 1) * elapsed / max(i + 1 - skip_batches, 1)
+                ips, eta = rate.update(i, seen, total)  # since the last log line (rates.py)
                 loss_m, acc_m = stats.means()
                 log.info(f"[Train][Epoch {epoch}/{ctx.epochs}][Iter: {i}/{total}] lr: {lr_now:.6g}, "
                          f"loss: {value:.5f}, avg_loss: {loss_m:.5f}, top1: {acc_m:.5f}, "

@@ -3,7 +3,9 @@
 ``params``/``trainable_params`` come from ``models.count_params`` (the total includes BN
 running statistics, like ``paddle.summary``). ``throughput_img_s`` is measured the notebooks'
 way at the end of a finished run (whole eval loader, eval mode, data loading included);
-under data parallel it is rank 0's shard, i.e. one process's throughput.
+under data parallel it is rank 0's shard, i.e. one process's throughput. It is EVAL
+images/s; the training log's ``train_ips`` is TRAINING images/s (forward + backward + step,
+``engine/rates.py``), several times lower for the same model: never compare the two.
 
 ``best_epoch`` is the epoch saved as best_model, chosen by ``best_by`` (``Metric.best_by``,
 e.g. the notebook-defined ``val_top1_nb``) with value ``best_value``; ``best_val_top1`` and
@@ -70,6 +72,7 @@ def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
         "params": int(total),
         "trainable_params": int(trainable),
         "throughput_img_s": throughput,
+        "throughput_measure": "eval images/s (eval mode, no backward); not the log's train_ips",
         "wall_time_s": float(wall_time_s),
         "device": ctx.device,
         "world_size": runtime.world_size(),

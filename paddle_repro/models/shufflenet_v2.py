@@ -39,12 +39,15 @@ class ShuffleNetV2(nn.Layer):
     Args:
         net_size: width multiplier, one of 0.5, 1, 1.5, 2.
         num_classes: outputs of the final linear layer.
+        impl: the units' ``"fast"`` (default) or ``"notebook"`` data movement; identical
+            outputs and gradients (``layers/shuffle.py``).
 
     Input: [N, 3, 32, 32]; output: logits [N, num_classes].
     """
 
-    def __init__(self, net_size=0.5, num_classes=10):
+    def __init__(self, net_size=0.5, num_classes=10, impl="fast"):
         super().__init__()
+        self.impl = impl
         if net_size not in CONFIGS:
             raise ValueError(f"ShuffleNetV2 net_size must be one of {sorted(CONFIGS)}, "
                              f"got {net_size!r}.")
@@ -61,8 +64,8 @@ class ShuffleNetV2(nn.Layer):
         self.linear = nn.Linear(out_channels[3], num_classes)
 
     def _make_layer(self, out_channels, num_blocks):
-        layers = [ShuffleDownUnit(self.in_channels, out_channels)]
-        layers += [ShuffleBasicUnit(out_channels) for _ in range(num_blocks)]
+        layers = [ShuffleDownUnit(self.in_channels, out_channels, impl=self.impl)]
+        layers += [ShuffleBasicUnit(out_channels, impl=self.impl) for _ in range(num_blocks)]
         self.in_channels = out_channels
         return nn.Sequential(*layers)
 
@@ -74,21 +77,21 @@ class ShuffleNetV2(nn.Layer):
         return self.linear(paddle.flatten(out, 1))
 
 
-def shufflenetv2_x0_5(num_classes=10):
+def shufflenetv2_x0_5(num_classes=10, impl="fast"):
     """ShuffleNetV2 0.5x (the notebook's model): 352,042 trainable parameters at 10 classes."""
-    return ShuffleNetV2(0.5, num_classes)
+    return ShuffleNetV2(0.5, num_classes, impl)
 
 
-def shufflenetv2_x1_0(num_classes=10):
+def shufflenetv2_x1_0(num_classes=10, impl="fast"):
     """ShuffleNetV2 1x."""
-    return ShuffleNetV2(1, num_classes)
+    return ShuffleNetV2(1, num_classes, impl)
 
 
-def shufflenetv2_x1_5(num_classes=10):
+def shufflenetv2_x1_5(num_classes=10, impl="fast"):
     """ShuffleNetV2 1.5x."""
-    return ShuffleNetV2(1.5, num_classes)
+    return ShuffleNetV2(1.5, num_classes, impl)
 
 
-def shufflenetv2_x2_0(num_classes=10):
+def shufflenetv2_x2_0(num_classes=10, impl="fast"):
     """ShuffleNetV2 2x (seed channels 224/488/976/2048, not the paper's 244)."""
-    return ShuffleNetV2(2, num_classes)
+    return ShuffleNetV2(2, num_classes, impl)
