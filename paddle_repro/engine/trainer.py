@@ -32,6 +32,7 @@ from .logger import RunLogger, read_jsonl, setup_console
 from .loop import EpochStats, train_one_epoch
 from .losses import build_loss
 from .optim import build_lr, build_optimizer
+from .run_files import clear_run_derived_files
 from .summary import write_summary
 
 log = logging.getLogger("paddle_repro")
@@ -193,7 +194,8 @@ def _train(cfg, stop_after_epoch=None):
     start = time.perf_counter()
     ctx = _setup(cfg)
     ctx.resumed_rng = None
-    _resume(ctx)
+    if _resume(ctx) is None and ctx.is_main:
+        clear_run_derived_files(ctx.out)  # a fresh run: old eval.json etc. described old weights
     ctx.logger = RunLogger(ctx.out, ctx.is_main, ctx.state["epoch"], ctx.global_step)
     seed, finished = cfg["Global"]["seed"], False
     try:
