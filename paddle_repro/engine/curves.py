@@ -4,6 +4,10 @@ The notebooks' ``plot_learning_curve`` drew the train loss sampled every 10 batc
 the per-epoch val loss, and per-epoch train/val accuracy. We draw the same: sampled train
 loss on a fractional-epoch axis (``step / steps_per_epoch``) plus the per-epoch train and
 val means, so both sit on one epoch axis. Refreshed at every epoch end.
+
+Readability: epoch ticks are integers; train is solid and val dashed, and the legend says so;
+when the loss spans more than ``LOG_SPAN`` (the notebooks' logs show val-loss spikes to 1e5
+next to a train loss near 1) the loss axis turns logarithmic so the train curve stays readable.
 """
 import os
 
@@ -11,6 +15,20 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+LOG_SPAN = 100.0  # max/min loss ratio above which the loss axis is logarithmic
+
+
+def style_epoch_axis(ax):
+    """Integer ticks on the x (epoch) axis of ``ax``."""
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def loss_needs_log_axis(values):
+    """True when the positive finite losses in ``values`` span more than ``LOG_SPAN``."""
+    pos = [v for v in values if v is not None and 0 < v < float("inf")]
+    return bool(pos) and max(pos) / min(pos) > LOG_SPAN
 
 
 def plot_curves(metrics, steps, output_dir, steps_per_epoch, title=""):
@@ -29,11 +47,17 @@ def plot_curves(metrics, steps, output_dir, steps_per_epoch, title=""):
     fig, ax = plt.subplots(figsize=(6, 4))
     if steps:
         ax.plot([s["step"] / steps_per_epoch for s in steps], [s["loss"] for s in steps],
-                color="tab:blue", alpha=0.35, lw=0.8, label="train (sampled batches)")
-    ax.plot(epochs, [m["train_loss"] for m in metrics], "o-", color="tab:blue", label="train (epoch mean)")
+                color="tab:blue", alpha=0.35, lw=0.8, label="train, sampled batches (solid)")
+    ax.plot(epochs, [m["train_loss"] for m in metrics], "o-", color="tab:blue", label="train, epoch mean (solid)")
     if val:
-        ax.plot([m["epoch"] for m in val], [m["val_loss"] for m in val], "s-", color="tab:orange", label="val")
+        ax.plot([m["epoch"] for m in val], [m["val_loss"] for m in val], "s--", color="tab:orange",
+                label="val (dashed)")
     ax.set(xlabel="epoch", ylabel="loss", title=f"{title} loss".strip())
+    losses = [s["loss"] for s in steps] + [m["train_loss"] for m in metrics] + [m["val_loss"] for m in val]
+    if loss_needs_log_axis(losses):
+        ax.set_yscale("log")
+        ax.set_ylabel("loss (log scale: val spikes)")
+    style_epoch_axis(ax)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -41,11 +65,12 @@ def plot_curves(metrics, steps, output_dir, steps_per_epoch, title=""):
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(epochs, [m["train_top1"] for m in metrics], "o-", label="train top-1")
+    ax.plot(epochs, [m["train_top1"] for m in metrics], "o-", label="train top-1 (solid)")
     if val:
-        ax.plot([m["epoch"] for m in val], [m["val_top1"] for m in val], "s-", label="val top-1")
-        ax.plot([m["epoch"] for m in val], [m["val_top5"] for m in val], "^--", label="val top-5")
+        ax.plot([m["epoch"] for m in val], [m["val_top1"] for m in val], "s--", label="val top-1 (dashed)")
+        ax.plot([m["epoch"] for m in val], [m["val_top5"] for m in val], "^:", label="val top-5 (dotted)")
     ax.set(xlabel="epoch", ylabel="accuracy", ylim=(0, 1), title=f"{title} accuracy".strip())
+    style_epoch_axis(ax)
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()

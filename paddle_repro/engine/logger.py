@@ -19,6 +19,7 @@ appear twice there).
 import json
 import logging
 import os
+import re
 import sys
 
 log = logging.getLogger("paddle_repro")
@@ -43,6 +44,16 @@ def setup_console(output_dir=None, is_main=True):
         fh.setFormatter(fmt)
         log.addHandler(fh)
     return log
+
+
+def run_display_name(output_dir):
+    """Short name VisualDL shows for a run: ``alexnet_condconv seed42`` for a table's
+    ``<table>/<run>/seed42`` folder, else the folder's own name. VisualDL otherwise shows the
+    logdir path, truncated, identical for every run of a table."""
+    parts = os.path.normpath(os.path.abspath(output_dir)).split(os.sep)
+    if len(parts) >= 2 and re.fullmatch(r"seed\d+", parts[-1]):
+        return f"{parts[-2]} {parts[-1]}"
+    return parts[-1]
 
 
 def _truncate_jsonl(path, keep):
@@ -85,7 +96,8 @@ class RunLogger:
         self._steps = open(steps, "a")
         try:
             from visualdl import LogWriter
-            self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE)
+            self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE,
+                                  display_name=run_display_name(output_dir))
         except ImportError:
             log.warning("visualdl is not installed; VisualDL logs are skipped (pip install visualdl).")
 

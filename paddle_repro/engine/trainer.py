@@ -36,6 +36,7 @@ from .loop import EpochStats, train_one_epoch
 from .losses import build_loss
 from .notebook_metrics import notebook_val_metrics
 from .optim import build_lr, build_optimizer
+from .run_files import clear_run_derived_files
 from .summary import write_summary
 
 log = logging.getLogger("paddle_repro")
@@ -243,7 +244,8 @@ def _train(cfg, stop_after_epoch=None):
     start = time.perf_counter()
     ctx = _setup(cfg)
     ctx.resumed_rng = None
-    _resume(ctx)
+    if _resume(ctx) is None and ctx.is_main:
+        clear_run_derived_files(ctx.out)  # a fresh run: old eval.json etc. described old weights
     summary_path = os.path.join(ctx.out, "summary.json")
     if ctx.state["epoch"] >= ctx.epochs and os.path.isfile(summary_path):
         with open(summary_path, encoding="utf-8") as f:

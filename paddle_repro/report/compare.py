@@ -7,6 +7,7 @@ parent folder, i.e. per configuration, mean +- std over its seed folders).
 """
 import os
 
+from paddle_repro.engine.curves import loss_needs_log_axis, style_epoch_axis
 from paddle_repro.report.runs import load_run
 from paddle_repro.report.spec import COLUMNS
 
@@ -36,11 +37,16 @@ def plot_overlay(runs, labels, path):
                 xs, ys = zip(*pts)
                 ax.plot(xs, ys, style, color=color, marker="." if len(xs) < 30 else None,
                         label=f"{label} {what}")
+    losses = [r[k] for run in runs for r in run["metrics"] for k in ("train_loss", "val_loss")
+              if r.get(k) is not None]
+    if loss_needs_log_axis(losses):  # a val spike to 1e5 would flatten every train curve
+        ax_loss.set_yscale("log")
     for ax, title in ((ax_loss, "loss"), (ax_acc, "top-1 accuracy")):
         ax.set_xlabel("epoch")
         ax.set_title(title)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        style_epoch_axis(ax)
+        ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -35,8 +35,9 @@ def plot_throughput(table, path):
     ax.set_xticklabels(labels, rotation=15, ha="right", fontsize=8)
     ax.set_ylabel("eval images / s")
     ax.set_title("Throughput (eval loader, data loading included)")
-    ax.legend(fontsize=8)
+    # Outside the axes, right of the plot: inside, it covered the tallest bars.
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 

@@ -1,0 +1,24 @@
+"""Files derived from a run's weights, and clearing them when the run starts anew.
+
+A fresh (non-resume) run in a reused folder writes new checkpoints; files computed from the
+old ones (``eval.json``, the report figures, the old ``summary.json``) would then sit beside
+them and describe a different model. The trainer clears them at the start of a fresh run.
+Checkpoints, ``config.yaml`` and the logs are not touched here: the new run overwrites them
+(``RunLogger`` restarts the logs).
+"""
+import glob
+import os
+
+# Written after training from the run's checkpoints or its records.
+RUN_DERIVED_FILES = ("eval.json", "summary.json", "report_extra.json", "per_class_acc.json",
+                     "confusion.png", "gallery.png", "curves_loss.png", "curves_acc.png")
+
+
+def clear_run_derived_files(out):
+    """Removes the run-derived files of ``out``; returns the paths removed (sorted)."""
+    removed = []
+    for name in RUN_DERIVED_FILES:
+        for path in glob.glob(os.path.join(glob.escape(out), name)):
+            os.remove(path)
+            removed.append(path)
+    return sorted(removed)
