@@ -39,6 +39,10 @@ GLOBAL = {
                  ("O1", "O2", None)),
     "throughput": Field((bool,), True, "Measure eval throughput (img/s) at the end of training."),
     "progress_bar": Field((bool,), True, "Show a tqdm bar on long loops (off when not a TTY)."),
+    # --- export / deploy (tools/export_model.py, tools/infer.py; paddle_repro/deploy) ---
+    "save_inference_dir": Field((str, NONE), None, "tools/export_model.py: folder for the "
+                                "inference program + inference.yml; null = <output_dir>/inference."),
+    # --- end export / deploy ---
 }
 
 ARCH = {
