@@ -21,5 +21,7 @@ setup(
         "cpu": ["paddlepaddle>=2.6"],
         "gpu": ["paddlepaddle-gpu>=2.6"],
         "test": ["pytest"],
+        # tools/export_model.py --onnx: paddle2onnx 2.1.0 + onnxruntime 1.32.0 measured with Paddle 3.3.1
+        "onnx": ["paddle2onnx>=2.1", "onnxruntime"],
     },
 )
