@@ -24,5 +24,7 @@ setup(
         "test": ["pytest"],
         # tools/reproduce.py --launcher ray (tables on a cluster); not needed otherwise
         "ray": ["ray>=2.9"],
+        # tools/export_model.py --onnx: paddle2onnx 2.1.0 + onnxruntime 1.32.0 measured with Paddle 3.3.1
+        "onnx": ["paddle2onnx>=2.1", "onnxruntime"],
     },
 )

@@ -48,6 +48,10 @@ GLOBAL = {
                          "batches, loss scaled by 1/N (PaddleClas's update_freq)."),
     "amp_dtype": Field((str,), "float16", "Global.amp's dtype: float16 (loss scaling) | bfloat16 "
                        "(no scaling).", ("float16", "bfloat16")),
+    # --- export / deploy (tools/export_model.py, tools/infer.py; paddle_repro/deploy) ---
+    "save_inference_dir": Field((str, NONE), None, "tools/export_model.py: folder for the "
+                                "inference program + inference.yml; null = <output_dir>/inference."),
+    # --- end export / deploy ---
 }
 
 ARCH = {

@@ -59,7 +59,8 @@ def user_errors():
     from ..models import ModelArgumentError, UnknownModelError
     errors += [UnknownModelError, ModelArgumentError]
     for module, name in (("paddle_repro.data.transforms", "TransformConfigError"),
-                         ("paddle_repro.data.batched", "BatchedPipelineError")):
+                         ("paddle_repro.data.batched", "BatchedPipelineError"),
+                         ("paddle_repro.deploy", "ExportError")):
         try:
             errors.append(getattr(__import__(module, fromlist=[name]), name))
         except (ImportError, AttributeError):

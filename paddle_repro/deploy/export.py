@@ -1,0 +1,168 @@
+"""``export_model(cfg)``: what ``tools/export_model.py`` does.
+
+Build ``Arch``, load ``Global.checkpoint`` strictly, trace it in eval mode with
+``InputSpec [None, C, H, W]`` (``Global.image_shape``; any batch size) under the export
+formulation (``formulation.py``), save with ``paddle.jit.save`` and write ``inference.yml``
+(``meta.py``). The folder is ``Global.save_inference_dir`` (default ``<output_dir>/inference``).
+
+Files are first written to a temporary folder beside the target and moved in only once the
+export succeeded, so a failed export leaves an existing folder as it was; a folder that holds
+another model (other registry name or checkpoint) is refused, never overwritten.
+"""
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import paddle
+
+from .errors import ExportError
+from .files import META_FILE, PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
+from .formulation import export_formulation
+from .meta import build_meta, read_meta, sha256_of, write_meta
+
+NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "synthetic": 32}  # stored image side of the data sets
+
+
+def image_shape_of(cfg):
+    """``Global.image_shape`` as (C, H, W) ints, checked against the Eval transforms.
+
+    The transforms run on a blank image of the data set's stored size (``image_shape``'s own
+    H, W for an image folder); their output must be ``image_shape``, else the config's
+    image_shape was left at its default for a model that sees another size.
+
+    Raises:
+        ExportError: absent, not three positive ints, or not what the Eval transforms produce.
+    """
+    from paddle_repro.data.transforms import build_transforms
+    shape = cfg["Global"].get("image_shape")
+    if not shape:
+        raise ExportError("Export needs Global.image_shape ([C, H, W] of one input), e.g. "
+                          "-o Global.image_shape=[3,32,32].")
+    if len(shape) != 3 or not all(isinstance(v, int) and v > 0 for v in shape):
+        raise ExportError(f"Global.image_shape must be three positive ints [C, H, W], got {shape!r}.")
+    side = NATIVE_SIZE.get(cfg["DataLoader"]["dataset"]["name"])
+    hw = (side, side) if side else (shape[1], shape[2])
+    blank = np.zeros(hw + (shape[0],), dtype=np.uint8)
+    produced = list(np.asarray(build_transforms(cfg["DataLoader"]["Eval"]["transforms"])(blank)).shape)
+    if produced != list(shape):
+        raise ExportError(f"Global.image_shape is {list(shape)} but the Eval transforms turn a "
+                          f"{hw[0]}x{hw[1]} image into {produced}: the exported input would not match "
+                          f"the preprocessing. Set -o Global.image_shape=[{','.join(map(str, produced))}].")
+    return tuple(shape)
+
+
+def save_program(model, folder, image_shape):
+    """``paddle.jit.save`` of ``model`` (eval mode) for inputs [None, *image_shape].
+
+    Returns:
+        Path of the program file written (inference.json on Paddle 3, .pdmodel on 2.6).
+    """
+    model.eval()
+    spec = [paddle.static.InputSpec([None] + list(image_shape), "float32", "x")]
+    with export_formulation(model):
+        paddle.jit.save(model, os.path.join(folder, PREFIX), input_spec=spec)
+    path = program_file(folder)
+    if path is None or not os.path.isfile(os.path.join(folder, PARAMS_FILE)):
+        raise ExportError(f"paddle.jit.save wrote {sorted(os.listdir(folder))} to {folder}; expected "
+                          f"one of {PROGRAM_FILES} and {PARAMS_FILE}.")
+    return path
+
+
+def check_target(folder, name, checkpoint_sha256):
+    """Refuse a folder that already holds a different (or unidentifiable) exported model."""
+    present = model_files(folder) if os.path.isdir(folder) else []
+    if not present:
+        return
+    if not os.path.isfile(os.path.join(folder, META_FILE)):
+        raise ExportError(f"{folder} already holds {', '.join(os.path.basename(p) for p in present)} "
+                          f"without an {META_FILE}, so it cannot be told apart from this model; "
+                          "choose another -o Global.save_inference_dir or delete those files.")
+    old = read_meta(folder)["Model"]
+    if (old["name"], old.get("checkpoint_sha256")) != (name, checkpoint_sha256):
+        raise ExportError(f"{folder} already holds an exported {old['name']!r} (checkpoint sha256 "
+                          f"{str(old.get('checkpoint_sha256'))[:12]}...), not {name!r} from this "
+                          f"checkpoint ({checkpoint_sha256[:12]}...). Refusing to overwrite it: "
+                          "choose another -o Global.save_inference_dir or delete the folder.")
+
+
+def _move_in(tmp, folder):
+    os.makedirs(folder, exist_ok=True)
+    for name in PROGRAM_FILES:  # a re-export by another Paddle version must not leave both
+        stale = os.path.join(folder, name)
+        if os.path.isfile(stale) and not os.path.isfile(os.path.join(tmp, name)):
+            os.remove(stale)
+    for name in os.listdir(tmp):
+        os.replace(os.path.join(tmp, name), os.path.join(folder, name))
+
+
+def _num_classes(cfg):
+    """Classes from the Eval data set when it can be read (as tools/eval.py), else None."""
+    try:
+        from paddle_repro.data import build_dataset
+        return build_dataset(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test").num_classes
+    except Exception:  # offline / absent data: Arch.num_classes (or the builder's default) decides
+        return None
+
+
+def export_model(cfg, verify=True):
+    """Exports ``Global.checkpoint`` of ``cfg``'s Arch (see module doc).
+
+    Args:
+        cfg: a resolved config (``paddle_repro.config.load_config``).
+        verify: run the saved program once with Paddle Inference at batch 2 and compare its
+            logits with the dygraph model's.
+
+    Returns:
+        dict: ``folder``, ``files`` (paths written), ``image_shape``, ``max_abs_diff`` (None
+        unless verified).
+
+    Raises:
+        ExportError, WeightsError (checkpoint of another architecture), ConfigError.
+    """
+    from paddle_repro.config import ConfigError
+    from paddle_repro.engine.trainer import build_model_from_cfg
+    from paddle_repro.models import load_weights
+    from paddle_repro.models.weights import _resolve_path
+    from paddle_repro.report.predict import class_names_for
+
+    g = cfg["Global"]
+    if not g.get("checkpoint"):
+        raise ConfigError("tools/export_model.py needs weights: add "
+                          "-o Global.checkpoint=<run>/best_model.pdparams.")
+    image_shape = image_shape_of(cfg)
+    folder = g.get("save_inference_dir") or os.path.join(g["output_dir"], "inference")
+    name = cfg["Arch"]["name"]
+    checkpoint = _resolve_path(g["checkpoint"])
+    digest = sha256_of(checkpoint)
+    check_target(folder, name, digest)
+
+    paddle.set_device("cpu")
+    with paddle.utils.unique_name.guard():
+        model = build_model_from_cfg(cfg, _num_classes(cfg))
+    load_weights(model, checkpoint)
+    model.eval()
+    probe = np.random.RandomState(0).rand(2, *image_shape).astype("float32")
+    try:
+        with paddle.no_grad():
+            reference = model(paddle.to_tensor(probe)).numpy()
+    except (ValueError, RuntimeError) as err:
+        raise ExportError(f"{name} cannot run on inputs of Global.image_shape {list(image_shape)}: "
+                          f"{str(err).splitlines()[0]}") from None
+    os.makedirs(os.path.dirname(os.path.abspath(folder)), exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".export-", dir=os.path.dirname(os.path.abspath(folder)))
+    try:
+        program = save_program(model, tmp, image_shape)
+        names = class_names_for(cfg, checkpoint, reference.shape[1])
+        write_meta(tmp, build_meta(name, digest, os.path.basename(program), image_shape,
+                                   cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]]))
+        diff = None
+        if verify:
+            from .predictor import InferenceModel
+            got = InferenceModel(tmp).logits(probe)
+            diff = float(np.max(np.abs(got - reference)))
+        _move_in(tmp, folder)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"folder": folder, "files": model_files(folder), "image_shape": list(image_shape),
+            "max_abs_diff": diff, "name": name}

@@ -1,0 +1,111 @@
+"""``InferenceModel``: an exported folder run by Paddle Inference (not dygraph).
+
+``paddle.inference.Config`` + ``create_predictor`` over the folder's program and weights; the
+input images go through the folder's ``inference.yml`` transforms with
+``paddle_repro.data.transforms.build_transforms`` -- the code ``tools/eval.py`` runs -- so an
+image file gives the same input tensor as the same pixels inside the Eval data set.
+"""
+import os
+
+import numpy as np
+import paddle
+import paddle.inference as paddle_infer
+
+from .errors import ExportError
+from .files import PARAMS_FILE, program_file
+from .meta import read_meta
+
+
+def load_image(path):
+    """uint8 RGB [H, W, 3], the layout the data sets hand to their transforms."""
+    from paddle_repro.report.predict import PredictError, load_image as read
+    try:
+        return read(path)
+    except PredictError as err:
+        raise ExportError(str(err)) from None
+
+
+def _config(folder, device, threads, onednn):
+    program = program_file(folder)
+    if program is None:
+        raise ExportError(f"{folder} holds no inference.json / inference.pdmodel: export the "
+                          "model first with tools/export_model.py.")
+    config = paddle_infer.Config(program, os.path.join(folder, PARAMS_FILE))
+    if device == "gpu":
+        if not paddle.is_compiled_with_cuda():
+            raise ExportError("--device gpu needs paddlepaddle-gpu; this Paddle is CPU-only.")
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(int(threads))
+        if onednn:
+            (getattr(config, "enable_onednn", None) or config.enable_mkldnn)()
+        else:
+            (getattr(config, "disable_onednn", None) or config.disable_mkldnn)()
+    config.disable_glog_info()
+    return config
+
+
+class InferenceModel:
+    """A Paddle Inference predictor of one exported folder.
+
+    Args:
+        folder: written by ``tools/export_model.py`` (program, inference.pdiparams, inference.yml).
+        device: ``"cpu"`` or ``"gpu"``.
+        threads: CPU math threads.
+        onednn: use oneDNN (MKL-DNN) kernels on CPU.
+    """
+
+    def __init__(self, folder, device="cpu", threads=1, onednn=False):
+        self.folder = folder
+        self.meta = read_meta(folder)
+        self.image_shape = list(self.meta["PreProcess"]["image_shape"])
+        self.class_names = list(self.meta["PostProcess"]["class_names"])
+        self.predictor = paddle_infer.create_predictor(_config(folder, device, threads, onednn))
+        self._transform = None
+
+    def logits(self, x):
+        """Logits of a preprocessed batch: float32 [N, C, H, W] -> [N, num_classes].
+
+        Raises:
+            ExportError: the batch is not [N, *image_shape] (the program was traced for
+                those C, H, W; ACmix's window masks, for one, are constants of that size).
+        """
+        x = np.ascontiguousarray(x, dtype="float32")
+        if x.ndim != 4 or list(x.shape[1:]) != self.image_shape:
+            raise ExportError(f"{self.meta['Model']['name']} was exported for inputs "
+                              f"[N, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}; "
+                              "resize the images (or re-export with another Global.image_shape).")
+        handle = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        handle.reshape(list(x.shape))
+        handle.copy_from_cpu(x)
+        self.predictor.run()
+        return self.predictor.get_output_handle(self.predictor.get_output_names()[0]).copy_to_cpu()
+
+    def preprocess(self, image):
+        """uint8 RGB [H, W, 3] -> float32 [C, H, W] through the inference.yml transforms."""
+        from paddle_repro.data.transforms import build_transforms
+        if self._transform is None:
+            self._transform = build_transforms(self.meta["PreProcess"]["transforms"])
+        return np.asarray(self._transform(image), dtype="float32")
+
+    def predict_files(self, paths, topk=5, batch_size=16):
+        """Top-k classes of image files, ``batch_size`` images per predictor run.
+
+        Returns:
+            list of ``{"image": path, "topk": [{"class_id", "class_name", "prob"}, ...]}``.
+        """
+        results = []
+        for start in range(0, len(paths), batch_size):
+            chunk = paths[start:start + batch_size]
+            batch = np.stack([self.preprocess(load_image(p)) for p in chunk])
+            logits = self.logits(batch)
+            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            for path, p in zip(chunk, probs):
+                order = np.argsort(-p, kind="stable")[:topk]
+                results.append({"image": path, "topk": [
+                    {"class_id": int(i), "prob": float(p[i]),
+                     "class_name": self.class_names[i] if i < len(self.class_names) else f"class {i}"}
+                    for i in order]})
+        return results
