@@ -115,7 +115,8 @@ def _consistent(prefix):
         return False
 
 
-def _pid_alive(pid):
+def pid_alive(pid):
+    """True when process ``pid`` exists on this machine (stale temporary files, run locks)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -134,7 +135,7 @@ def clean_stale(folder):
     removed = []
     for path in glob.glob(os.path.join(glob.escape(folder), "*.tmp*")):
         match = re.search(r"\.tmp(\d+)$", path)
-        if match and not _pid_alive(int(match.group(1))):
+        if match and not pid_alive(int(match.group(1))):
             os.remove(path)
             removed.append(path)
     for state in glob.glob(os.path.join(glob.escape(folder), "*" + PREV + ".pdstates")):

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 
-from .checkpoint import CheckpointError, clean_stale
+from .checkpoint import CheckpointError, clean_stale, pid_alive
 
 log = logging.getLogger("paddle_repro")
 LOCK = ".lock"
@@ -59,16 +59,6 @@ def clear_run_files(out):
             os.remove(path)
 
 
-def _pid_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _take_lock(out):
     path = os.path.join(out, LOCK)
     me = {"pid": os.getpid(), "host": socket.gethostname()}
@@ -82,7 +72,7 @@ def _take_lock(out):
             except (OSError, ValueError):
                 owner = {}
             same_host = owner.get("host") == me["host"]
-            if owner.get("pid") and same_host and _pid_alive(int(owner["pid"])):
+            if owner.get("pid") and same_host and pid_alive(int(owner["pid"])):
                 raise RunFolderError(
                     f"Another run (pid {owner['pid']}) is writing to {out}: two runs in one folder "
                     "would mix their checkpoints and records. Wait for it to end, or give this "
