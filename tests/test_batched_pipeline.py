@@ -14,29 +14,12 @@ import paddle.vision.transforms.functional as F
 import pytest
 
 from paddle_repro.data import batched as B
+from tests.reference.notebook_nam_transforms import NotebookRandomApply, NotebookToArray
 
 RNG = np.random.default_rng(0)
 IMGS = RNG.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
 LABELS = np.arange(12) % 10
 NORM = {"Normalize": {"mean": [0.4914, 0.4822, 0.4465], "std": [0.247, 0.243, 0.261]}}
-
-
-class NotebookToArray:  # NAM notebook (seed 003), verbatim logic
-    def __call__(self, img):
-        img = np.array(img)
-        img = np.transpose(img, [2, 0, 1])
-        img = img / 255.
-        return img.astype("float32")
-
-
-class NotebookRandomApply:  # NAM notebook (seed 003), verbatim logic
-    def __init__(self, transform, p=0.5):
-        self.p, self.transform = p, transform
-
-    def __call__(self, img):
-        if self.p < random.random():
-            return img
-        return self.transform(img)
 
 
 def per_image(compose, imgs):

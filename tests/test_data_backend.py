@@ -8,31 +8,10 @@ import pytest
 
 from paddle_repro.config import ConfigError, load_config
 from paddle_repro.data import build_dataset
+from tests.reference.notebook_nam_transforms import NotebookRandomApply, NotebookToArray
 
 NAM = "configs/nam/resnet50_nam.yaml"
 MEAN, STD = [0.5071, 0.4865, 0.4409], [0.1942, 0.1918, 0.1958]
-
-
-class NotebookToArray:
-    """Notebook 003's ToArray, as written there."""
-
-    def __call__(self, img):
-        img = np.array(img)
-        img = np.transpose(img, [2, 0, 1])
-        img = img / 255.
-        return img.astype("float32")
-
-
-class NotebookRandomApply:
-    """Notebook 003's RandomApply, as written there (applies with probability p)."""
-
-    def __init__(self, transform, p=0.5):
-        self.p, self.transform = p, transform
-
-    def __call__(self, img):
-        if self.p < random.random():
-            return img
-        return self.transform(img)
 
 
 def _notebook_train_set(data_file):
