@@ -10,6 +10,7 @@ import yaml
 
 from paddle_repro.config import load_config
 from paddle_repro.engine.interrupt import TrainingDiverged
+from paddle_repro.engine import run as run_module
 from paddle_repro.engine.trainer import train
 
 NORM = {"Normalize": {"mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5]}}
@@ -53,8 +54,7 @@ class _Tiny(paddle.nn.Layer):
 
 @pytest.fixture
 def tiny_model(monkeypatch):
-    import paddle_repro.engine.trainer as trainer
-    monkeypatch.setattr(trainer, "build_model_from_cfg", lambda cfg, k=None: _Tiny(k or 10))
+    monkeypatch.setattr(run_module, "build_model_from_cfg", lambda cfg, k=None: _Tiny(k or 10))
 
 
 def _sha(path):
@@ -169,3 +169,30 @@ def test_one_epoch_on_real_cifar10_sample(tmp_path, shared_data):
     summary = train(cfg)
     assert summary["finished"] and summary["num_train"] == 48 and summary["num_eval"] == 20
     assert np.isfinite(summary["final"]["val_loss"])
+
+
+def test_preflight_sees_batched_images_as_transformed(tmp_path):
+    """The batched loader's dataset holds raw 32x32 images; preflight must feed the model what
+    the loader yields (here resized to 64x64), or a model needing that size is refused."""
+    from paddle_repro.data import build_loader
+    from paddle_repro.engine.run import build_model_from_cfg, preflight
+
+    resize = {"Resize": {"size": [64, 64]}}
+    over = ["DataLoader.Train.pipeline=batched", "DataLoader.Eval.pipeline=batched",
+            "DataLoader.Eval.transforms=[{Resize: {size: [64, 64]}}, {ToTensor: null}]"]
+    cfg = tiny_cfg(tmp_path, overrides=over)
+    assert cfg["DataLoader"]["Eval"]["transforms"][0] == resize
+
+    class _Needs64(paddle.nn.Layer):
+        def forward(self, x):
+            assert x.shape[-2:] == [64, 64], x.shape
+            return paddle.zeros([x.shape[0], 10])
+
+    ds = cfg["DataLoader"]["dataset"]
+    loaders = [build_loader(ds, cfg["DataLoader"][s], m, 0) for s, m in (("Train", "train"), ("Eval", "test"))]
+    preflight(cfg, *loaders, _Needs64(), 10)
+    with pytest.raises(Exception, match="cannot take this data's images of shape \\[3, 32, 32\\]"):
+        plain = load_config(tmp_path / "run.yaml", [])
+        preflight(plain, *[build_loader(ds, plain["DataLoader"][s], m, 0)
+                           for s, m in (("Train", "train"), ("Eval", "test"))], _Needs64(), 10)
+    assert build_model_from_cfg(cfg, 10) is not None

@@ -9,6 +9,7 @@ from paddle_repro.config import ConfigError, load_config
 from paddle_repro.engine import checkpoint
 from paddle_repro.engine.ema import ModelEMA
 from paddle_repro.engine.optim import build_lr
+from paddle_repro.engine import run as run_module
 from paddle_repro.engine.trainer import train
 from tests.test_trainer import tiny_cfg
 
@@ -28,8 +29,7 @@ class _NoBN(paddle.nn.Layer):
 
 @pytest.fixture
 def no_bn_model(monkeypatch):
-    import paddle_repro.engine.trainer as trainer
-    monkeypatch.setattr(trainer, "build_model_from_cfg", lambda cfg, k=None: _NoBN(k or 10))
+    monkeypatch.setattr(run_module, "build_model_from_cfg", lambda cfg, k=None: _NoBN(k or 10))
 
 
 def _weights(path):

@@ -121,7 +121,7 @@ def export_model(cfg, verify=True):
         ExportError, WeightsError (checkpoint of another architecture), ConfigError.
     """
     from paddle_repro.config import ConfigError
-    from paddle_repro.engine.trainer import build_model_from_cfg
+    from paddle_repro.engine.run import build_model_from_cfg
     from paddle_repro.models import load_weights
     from paddle_repro.models.weights import _resolve_path
     from paddle_repro.report.predict import class_names_for

@@ -13,10 +13,14 @@ import os
 import paddle
 
 from .. import runtime
+from ..config import ConfigError
+from ..data import build_loader
+from ..models import load_weights
 from .evaluate import evaluate, loader_throughput, model_throughput
 from .logger import setup_console
 from .losses import build_loss
 from .notebook_metrics import notebook_val_metrics
+from .run import build_model_from_cfg, metric_topk
 
 log = logging.getLogger("paddle_repro")
 
@@ -27,11 +31,6 @@ def run_eval(cfg, write=True):
     Returns:
         The ``eval.json`` dict (architecture.md), also written to ``Global.output_dir``.
     """
-    from ..config import ConfigError
-    from ..data import build_loader
-    from ..models import load_weights
-    from .trainer import build_model_from_cfg
-
     g = cfg["Global"]
     if not g.get("checkpoint"):
         raise ConfigError("tools/eval.py needs weights: add -o Global.checkpoint=<run>/best_model.pdparams "
@@ -46,7 +45,7 @@ def run_eval(cfg, write=True):
         model = build_model_from_cfg(cfg, num_classes)
     load_weights(model, g["checkpoint"])
     num_classes = num_classes or int(cfg["Arch"].get("num_classes", 10))
-    topk = max([k for k in cfg.get("Metric", {}).get("topk", [1, 5]) if k != 1] or [5])
+    topk = metric_topk(cfg)
     res = evaluate(model, loader, build_loss(cfg["Loss"]), num_classes, topk)
     out = {"loss": res["loss"], "top1": res["top1"], "top5": res["top5"],
            "per_class_acc": res["per_class_acc"],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import paddle
 import paddle.distributed as dist
+from tqdm import tqdm
 
 from ..data.errors import raise_if_bad
 from .interrupt import TrainingDiverged
@@ -90,73 +91,83 @@ def _stop_requested(stop, distributed):
     return asked
 
 
-def train_one_epoch(ctx, epoch, stats, skip_batches=0):
-    """Trains one epoch (1-based ``epoch``), continuing after ``skip_batches`` batches.
+@dataclass
+class EpochOutcome:
+    """What one call of ``train_one_epoch`` did (its sums are in the ``EpochStats`` passed in)."""
+    completed: bool     # False: a stop signal cut the epoch short (at a group boundary)
+    global_step: int    # batches trained over the run after this epoch's last one
+    last_lr: float      # the lr of the epoch's last batch (the epoch record reports it)
+
+
+def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step):
+    """Trains one epoch (1-based ``epoch``), continuing after ``stats.batches`` batches.
 
     Args:
-        ctx: the trainer's run context (model, net, loader, optimizer, lr, ...).
+        run: the run's built objects (``engine.run.Run``).
+        logger: the run's ``RunLogger`` (sampled per-step records).
+        stop: the ``StopFlag``; a signal ends the epoch at the next optimizer step.
         epoch: 1-based epoch number.
-        stats: ``EpochStats`` to add to (restored ones when resuming mid-epoch).
-        skip_batches: batches of this epoch already trained before an interruption; they
-            are drawn from the loader (same order and augmentation RNG) but not trained on.
+        epoch_seed: this epoch's seed (``runtime.epoch_seed``), for mixup's own stream.
+        stats: ``EpochStats`` to add to (restored ones when resuming mid-epoch); the
+            batches they count are drawn from the loader (same order and augmentation RNG)
+            but not trained on.
+        global_step: batches trained over the run before this call.
 
     Returns:
-        True when the epoch completed, False when a stop signal cut it short.
+        ``EpochOutcome``; ``stats`` holds the epoch's sums.
     """
-    ctx.net.train()
-    rng = np.random.RandomState(ctx.epoch_seed)  # mixup's own stream, see trainer docstring
-    total = len(ctx.train_loader)
-    it = enumerate(ctx.train_loader)
-    if ctx.progress_bar:
-        from tqdm import tqdm
-        it = tqdm(it, total=total, desc=f"epoch {epoch}/{ctx.epochs}", initial=0, leave=False)
-    rate, seen = TrainRate(skip_batches), 0
+    run.net.train()
+    rng = np.random.RandomState(epoch_seed)  # mixup's own stream, see trainer docstring
+    total, skip_batches = len(run.train_loader), stats.batches
+    it = enumerate(run.train_loader)
+    if run.progress_bar:
+        it = tqdm(it, total=total, desc=f"epoch {epoch}/{run.epochs}", initial=0, leave=False)
+    rate, seen, last_lr = TrainRate(skip_batches), 0, run.lr.get_lr()
     for i, (images, labels) in it:
         if i < skip_batches:
-            if ctx.mixup_alpha > 0:  # keep the mixup stream where it would have been
-                rng.beta(ctx.mixup_alpha, ctx.mixup_alpha)
+            if run.mixup_alpha > 0:  # keep the mixup stream where it would have been
+                rng.beta(run.mixup_alpha, run.mixup_alpha)
                 rng.permutation(images.shape[0])
             continue
         labels = labels.reshape([-1])
-        raise_if_bad(labels, ctx.train_loader.dataset)  # a corrupt image: stop now, name it
+        raise_if_bad(labels, run.train_loader.dataset)  # a corrupt image: stop now, name it
         mixed = None
-        if ctx.mixup_alpha > 0:
-            images, y_a, y_b, lam = _mix(images, labels, ctx.mixup_alpha, rng)
+        if run.mixup_alpha > 0:
+            images, y_a, y_b, lam = _mix(images, labels, run.mixup_alpha, rng)
             mixed = (y_a, y_b, lam)
-        with ctx.autocast():
-            logits = ctx.net(images)
+        with run.autocast():
+            logits = run.net(images)
             if mixed:
-                loss = mixup_loss(ctx.loss_fn, logits, *mixed)
+                loss = mixup_loss(run.loss_fn, logits, *mixed)
             else:
-                loss = ctx.loss_fn(logits, labels)
-        reg = ctx.model.regularization_loss() if hasattr(ctx.model, "regularization_loss") else None
+                loss = run.loss_fn(logits, labels)
+        reg = run.model.regularization_loss() if hasattr(run.model, "regularization_loss") else None
         if reg is not None:
             loss = loss + reg
         value = float(loss)
-        step = ctx.global_step + 1
-        _check_finite(value, epoch, step, ctx.distributed)
-        lr_now = ctx.lr.get_lr()
-        ctx.last_lr = lr_now  # the epoch record reports the lr its last batch used
-        k = ctx.update_freq
+        step = global_step + 1
+        _check_finite(value, epoch, step, run.distributed)
+        last_lr = run.lr.get_lr()
+        k = run.update_freq
         boundary = k == 1 or (i + 1) % k == 0 or i + 1 == total
         part = loss / k if k > 1 else loss
-        if ctx.scaler is not None:
-            scaled = ctx.scaler.scale(part)
+        if run.scaler is not None:
+            scaled = run.scaler.scale(part)
             scaled.backward()
             if boundary:
-                ctx.scaler.minimize(ctx.optimizer, scaled)  # unscales, skips inf/nan steps
+                run.scaler.minimize(run.optimizer, scaled)  # unscales, skips inf/nan steps
         else:
             part.backward()
             if boundary:
-                if ctx.clip_norm and _global_grad_norm(ctx.model.parameters()) > ctx.clip_norm:
+                if run.clip_norm and _global_grad_norm(run.model.parameters()) > run.clip_norm:
                     stats.extra["clipped"] = stats.extra.get("clipped", 0) + 1
-                ctx.optimizer.step()
+                run.optimizer.step()
         if boundary:
-            ctx.optimizer.clear_grad()
-            ctx.lr.after_step()
-            if ctx.ema is not None:
-                ctx.ema.update(ctx.model)
-        ctx.global_step = step
+            run.optimizer.clear_grad()
+            run.lr.after_step()
+            if run.ema is not None:
+                run.ema.update(run.model)
+        global_step = step
 
         bs = int(labels.shape[0])
         target = labels if not mixed else (mixed[0] if mixed[2] >= 0.5 else mixed[1])
@@ -165,16 +176,16 @@ def train_one_epoch(ctx, epoch, stats, skip_batches=0):
         stats.n += bs
         stats.batches = i + 1
         seen += bs
-        if i % ctx.log_interval == 0:  # the notebooks sampled batch_id % 10 == 0
-            ctx.logger.step(step, epoch, value, lr_now, *_batch_topk(logits, target, ctx.topk))
-            if not ctx.progress_bar:
+        if i % run.log_interval == 0:  # the notebooks sampled batch_id % 10 == 0
+            logger.step(step, epoch, value, last_lr, *_batch_topk(logits, target, run.topk))
+            if not run.progress_bar:
                 ips, eta = rate.update(i, seen, total)  # since the last log line (rates.py)
                 loss_m, acc_m = stats.means()
-                log.info(f"[Train][Epoch {epoch}/{ctx.epochs}][Iter: {i}/{total}] lr: {lr_now:.6g}, "
+                log.info(f"[Train][Epoch {epoch}/{run.epochs}][Iter: {i}/{total}] lr: {last_lr:.6g}, "
                          f"loss: {value:.5f}, avg_loss: {loss_m:.5f}, top1: {acc_m:.5f}, "
                          f"train_ips: {ips:.1f} images/sec, eta: {time.strftime('%H:%M:%S', time.gmtime(eta))}")
-        if ctx.progress_bar:
-            it.set_postfix(loss=f"{value:.4f}", lr=f"{lr_now:.3g}")
-        if boundary and _stop_requested(ctx.stop, ctx.distributed):
-            return stats.batches >= total
-    return True
+        if run.progress_bar:
+            it.set_postfix(loss=f"{value:.4f}", lr=f"{last_lr:.3g}")
+        if boundary and _stop_requested(stop, run.distributed):
+            return EpochOutcome(stats.batches >= total, global_step, last_lr)
+    return EpochOutcome(True, global_step, last_lr)

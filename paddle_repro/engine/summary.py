@@ -16,6 +16,9 @@ import json
 import os
 
 from .. import runtime
+from ..config import config_hash
+from ..models import count_params
+from .logger import read_jsonl
 
 
 _VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb",
@@ -39,34 +42,30 @@ def _best(metrics, best_epoch):
     return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb", "val_top1_ema") if k in record}
 
 
-def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
+def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
     """Builds the summary dict of a run and writes it (rank 0) to ``summary.json``.
 
     Args:
-        ctx: the trainer's run context.
+        run: the run's built objects (``engine.run.Run``); state: its ``TrainState``.
         finished: True when every configured epoch completed.
         wall_time_s: seconds this process spent in ``train``.
         throughput_fn: ``(model, loader) -> img/s`` or None to skip measuring.
     """
-    from ..config import config_hash
-    from ..models import count_params
-    from .logger import read_jsonl
-
-    cfg = ctx.cfg
-    metrics_path = os.path.join(ctx.out, "metrics.jsonl")
+    cfg = run.cfg
+    metrics_path = os.path.join(run.out, "metrics.jsonl")
     metrics = read_jsonl(metrics_path) if os.path.isfile(metrics_path) else []
-    total, trainable = count_params(ctx.model)
+    total, trainable = count_params(run.model)
     throughput = None
-    if throughput_fn is not None and ctx.is_main:
-        throughput = float(throughput_fn(ctx.model, ctx.eval_loader))
+    if throughput_fn is not None and run.is_main:
+        throughput = float(throughput_fn(run.model, run.eval_loader))
     summary = {
         "finished": bool(finished),
-        "epochs_completed": int(ctx.state["epoch"]),
+        "epochs_completed": int(state.epoch),
         "best_by": cfg["Metric"]["best_by"],
-        "best_value": ctx.state["best_top1"],
-        "best_epoch": ctx.state["best_epoch"],
+        "best_value": state.best_value,
+        "best_epoch": state.best_epoch,
         "best_val_top1": None,
-        **_best(metrics, ctx.state["best_epoch"]),
+        **_best(metrics, state.best_epoch),
         "notebook_val": cfg["Metric"]["notebook_val"],
         "final": _final(metrics),
         "params": int(total),
@@ -74,19 +73,19 @@ def write_summary(ctx, finished, wall_time_s, throughput_fn=None):
         "throughput_img_s": throughput,
         "throughput_measure": "eval images/s (eval mode, no backward); not the log's train_ips",
         "wall_time_s": float(wall_time_s),
-        "device": ctx.device,
+        "device": run.device,
         "world_size": runtime.world_size(),
         "versions": runtime.versions(),
         "seed": cfg["Global"]["seed"],
         "config_hash": config_hash(cfg),
         "arch": cfg["Arch"]["name"],
         "dataset": cfg["DataLoader"]["dataset"]["name"],
-        "num_train": len(ctx.train_loader.dataset),
-        "num_eval": len(ctx.eval_loader.dataset),
+        "num_train": len(run.train_loader.dataset),
+        "num_eval": len(run.eval_loader.dataset),
     }
-    if ctx.is_main:
-        tmp = os.path.join(ctx.out, "summary.json.tmp")
+    if run.is_main:
+        tmp = os.path.join(run.out, "summary.json.tmp")
         with open(tmp, "w") as f:
             json.dump(summary, f, indent=2)
-        os.replace(tmp, os.path.join(ctx.out, "summary.json"))
+        os.replace(tmp, os.path.join(run.out, "summary.json"))
     return summary
