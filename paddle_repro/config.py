@@ -16,7 +16,6 @@ YAML is read with PyYAML's safe loader plus YAML 1.2 floats, so ``1e-5`` is a fl
 1.1, PyYAML's default, reads it as the string "1e-5").
 """
 import copy
-import difflib
 import hashlib
 import json
 import os
@@ -25,6 +24,7 @@ import re
 import yaml
 
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
+from .suggest import did_you_mean
 
 
 class ConfigError(ValueError):
@@ -62,8 +62,7 @@ def _yaml_value(text):
 
 
 def _did_you_mean(key, candidates):
-    close = difflib.get_close_matches(str(key), [str(c) for c in candidates], n=1, cutoff=0.5)
-    return " (did you mean `%s`?)" % close[0] if close else ""
+    return did_you_mean(key, candidates, cutoff=0.5)  # config keys: a looser match than names
 
 
 def _read_yaml(path):

@@ -31,7 +31,7 @@ def test_resnet18_nam_equals_notebook_outputs_and_grads(tmp_path):
         np.testing.assert_allclose(x_o.grad.numpy(), x_r.grad.numpy(), rtol=1e-4, atol=1e-6)
         for name, p in ours.named_parameters():
             if not p.stop_gradient:
-                nb_name = name.replace(".nam.bn_channel.", ".nam.Channel_Att.bn2.")
+                nb_name = name.replace(".attention.bn_channel.", ".nam.Channel_Att.bn2.")
                 np.testing.assert_allclose(p.grad.numpy(), ref_params[nb_name].grad.numpy(),
                                            rtol=1e-3, atol=1e-5, err_msg=name)
 
@@ -122,5 +122,42 @@ def test_invalid_options_are_explained():
         ResNet(depth=20)
     with pytest.raises(ValueError, match="stem"):
         ResNet(18, stem="tiny")
-    with pytest.raises(ValueError, match="_nam"):
-        ResNet(18, nam_lambda=0.1)
+    with pytest.raises(ValueError, match="need an attention"):
+        ResNet(18, attention_options={"sparsity": 0.1})
+    with pytest.raises(TypeError, match="resnet18: unknown argument.*'nam_lambda'"):
+        build_model("resnet18", nam_lambda=0.1)  # a NAM option on the plain model
+
+
+def test_checkpoints_from_before_the_generic_attention_slot_still_load():
+    """Our NAM checkpoints up to 2026-12 keyed the slot as ``<block>.nam.*``."""
+    paddle.seed(1)
+    saved = build_model("resnet18_nam", num_classes=3)
+    old_keys = {k.replace(".attention.", ".nam."): v for k, v in saved.state_dict().items()}
+    assert any(".nam.bn_channel." in k for k in old_keys)
+    fresh = build_model("resnet18_nam", num_classes=3)
+    load_weights(fresh, old_keys)
+    for k, v in saved.state_dict().items():
+        np.testing.assert_array_equal(fresh.state_dict()[k].numpy(), v.numpy(), err_msg=k)
+
+
+def test_a_second_block_attention_is_one_registry_line(monkeypatch):
+    """A squeeze-and-excitation gate plugged in through ATTENTIONS, nothing else changed."""
+    from paddle_repro.models import resnet
+
+    class _SE(paddle.nn.Layer):
+        def __init__(self, channels, hw, reduction=4):
+            super().__init__()
+            self.fc1 = paddle.nn.Conv2D(channels, channels // reduction, 1)
+            self.fc2 = paddle.nn.Conv2D(channels // reduction, channels, 1)
+
+        def forward(self, x):
+            s = paddle.nn.functional.adaptive_avg_pool2d(x, 1)
+            return x * paddle.nn.functional.sigmoid(self.fc2(paddle.nn.functional.relu(self.fc1(s))))
+
+    monkeypatch.setitem(resnet.ATTENTIONS, "se", _SE)
+    model = resnet.ResNet(18, num_classes=5, attention="se", attention_options={"reduction": 8})
+    assert any(k.startswith("layer1.0.attention.fc1.") for k in model.state_dict())
+    assert model(paddle.zeros([2, 3, 16, 16])).shape == [2, 5]
+    assert model.regularization_loss() is None
+    with pytest.raises(ValueError, match="ResNet attention must be one of .*'se'.*got 'sse'.*did you mean `se`"):
+        resnet.ResNet(18, attention="sse")

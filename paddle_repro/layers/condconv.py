@@ -32,7 +32,7 @@ Three formulations of the same function (``impl``):
   ordinary conv of the whole batch with all E experts stacked as output channels, then the
   routing mix. Never builds per-sample kernels, so it needs far less memory at large batch.
 - ``"auto"`` (default): the notebook's ``grouped``, which no other formulation beat on every
-  shape and BLAS measured; the measurements are in ``_pick_impl``. Pick ``per_expert`` for
+  shape and BLAS measured; the measurements are at ``AUTO_IMPL``. Pick ``per_expert`` for
   low memory (~10x less at E=2), and time ``bmm`` / ``per_expert`` on your own machine.
 
 All impls agree with the notebook to float rounding, forward and backward (tests). No impl
@@ -55,22 +55,17 @@ def _pair(v, name):
     raise ValueError(f"CondConv2D: {name} must be an int or a pair of ints, got {v!r}.")
 
 
-def _pick_impl(needs_grad):
-    """The rule behind ``impl="auto"``: the notebook's grouped conv, with or without grad.
-
-    Measured with benchmarks/bench_layers.py at AlexNet's CondConv shapes (B 64 and 512, 7x7,
-    128->192, E=2) and at (16, 64, 15, 15) with E=2 and 4, one thread, AMD EPYC, ratios
-    within one run. No other formulation was faster everywhere, so none is picked:
-
-    - with gradients, grouped, bmm and per_expert were equal within run-to-run noise;
-    - without gradients, the winner depends on the BLAS: with MKL's stock dispatch bmm was
-      1.0-1.1x the notebook and per_expert 0.3-0.8x; with MKL's AVX2 kernels (what the tools
-      run on AMD, paddle_repro/cpu_blas.py) bmm was 0.8-0.9x, and per_expert 1.3-1.4x at
-      E=2 on 7x7 maps but 0.3-0.6x at 15x15 or E=4.
-
-    ``needs_grad`` is kept so a future rule can tell training from inference.
-    """
-    return "grouped"
+# What ``impl="auto"`` runs: the notebook's grouped conv, with or without gradients.
+# Measured with benchmarks/bench_layers.py at AlexNet's CondConv shapes (B 64 and 512, 7x7,
+# 128->192, E=2) and at (16, 64, 15, 15) with E=2 and 4, one thread, AMD EPYC, ratios
+# within one run. No other formulation was faster everywhere, so none is picked:
+# - with gradients, grouped, bmm and per_expert were equal within run-to-run noise;
+# - without gradients, the winner depends on the BLAS: with MKL's stock dispatch bmm was
+#   1.0-1.1x the notebook and per_expert 0.3-0.8x; with MKL's AVX2 kernels (what the tools
+#   run on AMD, see paddle_repro/cpu_blas.py) bmm was 0.8-0.9x, and per_expert 1.3-1.4x at
+#   E=2 on 7x7 maps but 0.3-0.6x at 15x15 or E=4.
+# A rule that told training from inference would go in ``forward``; none paid so far.
+AUTO_IMPL = "grouped"
 
 
 class RoutingAttention(nn.Layer):
@@ -160,10 +155,7 @@ class CondConv2D(nn.Layer):
         if x.ndim != 4 or x.shape[1] != self.inplanes:
             raise ValueError(f"CondConv2D expects [B, {self.inplanes}, H, W], got {list(x.shape)}.")
         attn = self.routing(x)  # [B, E]
-        impl = self.impl
-        if impl == "auto":
-            impl = _pick_impl(paddle.is_grad_enabled() and not (
-                x.stop_gradient and all(p.stop_gradient for p in self.parameters())))
+        impl = AUTO_IMPL if self.impl == "auto" else self.impl  # deploy may set impl later
         return getattr(self, "_forward_" + impl)(x, attn)
 
     def _forward_grouped(self, x, attn):

@@ -4,7 +4,6 @@ Every builder takes ``num_classes`` plus its own keyword arguments; the ``Arch``
 config is ``name`` + exactly those keyword arguments, checked here against the builder's
 signature so a typo is an error naming the key instead of a silent default.
 """
-import difflib
 import inspect
 
 from .alexnet import alexnet, alexnet_acmix, alexnet_bn, alexnet_condconv
@@ -12,7 +11,8 @@ from .resnet import (resnet18, resnet18_nam, resnet34, resnet34_nam, resnet50, r
                      resnet50_nam, resnet101, resnet101_nam, resnet152, resnet152_nam)
 from .shufflenet_v2 import (shufflenetv2_x0_5, shufflenetv2_x1_0, shufflenetv2_x1_5,
                             shufflenetv2_x2_0)
-from .errors import ModelArgumentError
+from ..suggest import closest
+from .errors import ModelArgumentError, check_arguments
 from .init import INITS
 from .weights import WeightsError, count_params, load_weights
 
@@ -78,22 +78,16 @@ def build_model(name, init="paddle_default", **kwargs):
     if init not in INITS:
         raise ModelArgumentError(f"Unknown Arch.init {init!r}; valid: {', '.join(INITS)}.")
     if name not in MODELS:
-        close = difflib.get_close_matches(str(name), MODELS, n=3)
-        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        match = closest(name, MODELS)
+        hint = f" Did you mean {match!r}?" if match else ""
         raise UnknownModelError(f"Unknown model {name!r}.{hint} "
                                 f"Valid names: {', '.join(sorted(MODELS))}.")
     builder = MODELS[name]
     accepted = _accepted_kwargs(builder)
     has_var_kw = any(p.kind == p.VAR_KEYWORD
                      for p in inspect.signature(builder).parameters.values())
-    unknown = [k for k in kwargs if k not in accepted]
-    if unknown and not has_var_kw:
-        hints = []
-        for k in unknown:
-            close = difflib.get_close_matches(k, accepted, n=1)
-            hints.append(f"{k!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise ModelArgumentError(f"Model {name!r} does not accept argument(s) {', '.join(hints)}. "
-                        f"Accepted: {', '.join(accepted)} (put them under Arch: in the config).")
+    if not has_var_kw:  # builders with **kwargs (AlexNet's) check them themselves, the same way
+        check_arguments(name, kwargs, accepted)
     return INITS[init](builder(**kwargs))
 
 

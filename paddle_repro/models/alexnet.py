@@ -18,11 +18,12 @@ The ``nn.Sequential`` indices are the notebooks', so their state dicts load as t
   The notebooks' ``init_weight`` was a no-op: its Kaiming line builds an initializer without
   applying it, and its BN lines restate the defaults.
 """
-import difflib
 
 from paddle import nn
 
-from paddle_repro.layers.condconv import CondConv2D
+from ..layers.acmix import ACmix
+from ..layers.condconv import CondConv2D
+from .errors import check_arguments
 
 
 def _plain(cin, cout, num_experts, condconv_impl, acmix_impl):
@@ -35,10 +36,6 @@ def _condconv(cin, cout, num_experts, condconv_impl, acmix_impl):
 
 
 def _acmix(cin, cout, num_experts, condconv_impl, acmix_impl):
-    try:
-        from paddle_repro.layers.acmix import ACmix
-    except ImportError as err:  # the ACmix layer is optional for the other models
-        raise ImportError(f"AlexNet(conv='acmix') needs paddle_repro.layers.acmix: {err}") from err
     # The notebook's call: ACmix(cin, cout, kernel_conv=3, stride=1), kernel_att 7, head 4.
     return ACmix(cin, cout, kernel_att=7, head=4, kernel_conv=3, stride=1, impl=acmix_impl)
 
@@ -103,12 +100,7 @@ class AlexNet(nn.Layer):
 
 def _build(name, fixed, num_classes, kwargs, valid):
     """AlexNet(**fixed, **kwargs); an argument this variant would ignore is an error."""
-    bad = sorted(set(kwargs) - set(valid))
-    if bad:
-        close = [difflib.get_close_matches(b, valid, n=1) for b in bad]
-        hint = "".join(f" (did you mean {c[0]!r} for {b!r}?)" for b, c in zip(bad, close) if c)
-        raise TypeError(f"{name}: unknown argument(s) {', '.join(bad)}{hint}; valid: "
-                        f"num_classes, {', '.join(valid)}.")
+    check_arguments(name, sorted(kwargs), ["num_classes", *valid])
     return AlexNet(num_classes=num_classes, **fixed, **kwargs)
 
 

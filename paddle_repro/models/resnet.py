@@ -8,8 +8,11 @@ One class, ``ResNet(depth, stem, attention)``, covers both networks of the NAM n
   weiaicunzai/pytorch-cifar100. ``stem="imagenet"``: 7x7/2 conv + 3x3/2 max-pool, exactly
   ``paddle.vision.models.resnet*`` (same state-dict keys, so its weights load as they are).
 * ``attention="nam"``: a ``NAM`` at the end of every block, after the last BN and before
-  the residual add, as the notebook. Its parameters live under ``<block>.nam.bn_channel``
-  (notebook: ``<block>.nam.Channel_Att.bn2``; see ``layers.nam.NOTEBOOK_KEY_MAP``).
+  the residual add, as the notebook. The slot is generic: ``ATTENTIONS`` maps a name to a
+  builder ``(channels, hw, **options) -> nn.Layer``, so another block attention (SE, CBAM)
+  is one line there. Its parameters live under ``<block>.attention.*`` (NAM:
+  ``<block>.attention.bn_channel``; the notebook's ``<block>.nam.Channel_Att.bn2`` and our
+  checkpoints' earlier ``<block>.nam.*`` load through ``models.weights``).
 * Beyond the notebook, off by default: ``nam_spatial`` (the paper's pixel attention, which
   needs the input ``image_size`` to size its per-position BNs) and ``nam_lambda`` (the
   paper's L1 sparsity penalty, returned by ``regularization_loss()``).
@@ -21,9 +24,19 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.nam import NAM, collect_sparsity_loss
+from ..suggest import check_choice
 
 STEMS = ("cifar", "imagenet")
-ATTENTIONS = (None, "nam")
+
+
+def _nam_attention(channels, hw, sparsity=0.0, spatial=False, impl="fast"):
+    """NAM (arXiv:2111.12419) for a block with ``channels`` outputs on ``hw`` = H*W pixels."""
+    return NAM(channels, impl=impl, spatial=spatial, spatial_size=hw if spatial else None,
+               sparsity=sparsity)
+
+
+# name -> builder(channels, hw, **options) of the Layer each block applies before its add
+ATTENTIONS = {"nam": _nam_attention}
 
 
 class BasicBlock(nn.Layer):
@@ -42,14 +55,14 @@ class BasicBlock(nn.Layer):
         self.conv2 = nn.Conv2D(planes, planes, 3, padding=1, bias_attr=False)
         self.bn2 = nn.BatchNorm2D(planes)
         self.downsample = downsample
-        self.nam = attention  # None adds no state-dict keys, so plain keys = paddle.vision
+        self.attention = attention  # None adds no state-dict keys, so plain keys = paddle.vision
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.nam is not None:
-            out = self.nam(out)
+        if self.attention is not None:
+            out = self.attention(out)
         return self.relu(out + identity)
 
 
@@ -71,15 +84,15 @@ class BottleneckBlock(nn.Layer):
         self.bn3 = nn.BatchNorm2D(planes * 4)
         self.relu = nn.ReLU()
         self.downsample = downsample
-        self.nam = attention
+        self.attention = attention
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.nam is not None:
-            out = self.nam(out)
+        if self.attention is not None:
+            out = self.attention(out)
         return self.relu(out + identity)
 
 
@@ -98,32 +111,32 @@ def _half(size):
 
 
 class ResNet(nn.Layer):
-    """ResNet-{18,34,50,101,152} with a CIFAR or ImageNet stem and optional NAM.
+    """ResNet-{18,34,50,101,152} with a CIFAR or ImageNet stem and optional block attention.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
         num_classes: outputs of ``fc``.
         stem: ``"cifar"`` (3x3/1 conv, no max-pool) or ``"imagenet"`` (7x7/2 + max-pool).
-        attention: None or ``"nam"`` (channel NAM at the end of every block).
-        nam_lambda: weight of the NAM L1 sparsity penalty (``regularization_loss``); 0 = off.
-        nam_spatial: add NAM's pixel-attention branch (needs ``image_size``).
-        nam_impl: ``"fast"`` or ``"notebook"`` (see ``layers.nam``).
-        image_size: input H (=W) or [H, W]; only used to size the pixel-attention BNs.
+        attention: None or a name in ``ATTENTIONS`` (``"nam"``: channel NAM at the end of
+            every block).
+        attention_options: keyword arguments of that builder (NAM: ``sparsity``, the L1
+            penalty weight of ``regularization_loss``; ``spatial``, its pixel branch;
+            ``impl``, ``"fast"`` or ``"notebook"``).
+        image_size: input H (=W) or [H, W]; gives each block's H*W to the builder (NAM's
+            pixel-attention BNs are sized by it).
 
     Input: [N, 3, H, W]; output: logits [N, num_classes].
     """
 
-    def __init__(self, depth=50, num_classes=100, stem="cifar", attention=None, nam_lambda=0.0,
-                 nam_spatial=False, nam_impl="fast", image_size=32):
+    def __init__(self, depth=50, num_classes=100, stem="cifar", attention=None,
+                 attention_options=None, image_size=32):
         super().__init__()
-        if depth not in LAYER_CFG:
-            raise ValueError(f"ResNet depth must be one of {sorted(LAYER_CFG)}, got {depth!r}.")
-        if stem not in STEMS:
-            raise ValueError(f"ResNet stem must be one of {STEMS}, got {stem!r}.")
-        if attention not in ATTENTIONS:
-            raise ValueError(f"ResNet attention must be one of {ATTENTIONS}, got {attention!r}.")
-        if attention is None and (nam_lambda or nam_spatial):
-            raise ValueError("nam_lambda / nam_spatial need attention='nam' (use a *_nam model).")
+        check_choice("ResNet depth", depth, sorted(LAYER_CFG))
+        check_choice("ResNet stem", stem, STEMS)
+        check_choice("ResNet attention", attention, [None, *ATTENTIONS])
+        if attention is None and attention_options:
+            raise ValueError(f"ResNet: attention_options {attention_options} need an attention "
+                             f"(one of {sorted(ATTENTIONS)}).")
         block, layers = LAYER_CFG[depth]
         self.depth, self.stem, self.attention = depth, stem, attention
         self.num_classes = num_classes
@@ -141,8 +154,7 @@ class ResNet(nn.Layer):
         def make_attention(channels, hw):
             if attention is None:
                 return None
-            return NAM(channels, impl=nam_impl, spatial=nam_spatial,
-                       spatial_size=hw if nam_spatial else None, sparsity=nam_lambda)
+            return ATTENTIONS[attention](channels, hw, **(attention_options or {}))
 
         self.inplanes = 64
         stages = []
@@ -177,7 +189,7 @@ class ResNet(nn.Layer):
         return self.fc(paddle.flatten(self.avgpool(x), 1))
 
     def regularization_loss(self):
-        """NAM's L1 sparsity penalty ``λ·Σ|γ|`` (scalar tensor), or None when λ = 0."""
+        """NAM's L1 sparsity penalty ``λ·Σ|γ|`` (scalar tensor), or None when λ = 0 / no NAM."""
         return collect_sparsity_loss(self)
 
 
@@ -214,7 +226,9 @@ def resnet50_imagenet(num_classes=1000):
 
 # ----- registry builders: NAM -------------------------------------------------------------
 def _nam(depth, num_classes, stem, nam_lambda, nam_spatial, nam_impl, image_size):
-    return ResNet(depth, num_classes, stem, "nam", nam_lambda, nam_spatial, nam_impl, image_size)
+    """The config's ``nam_*`` keys (Arch kwargs of the *_nam models) -> NAM's options."""
+    return ResNet(depth, num_classes, stem, "nam",
+                  dict(sparsity=nam_lambda, spatial=nam_spatial, impl=nam_impl), image_size)
 
 
 def resnet18_nam(num_classes=100, stem="cifar", nam_lambda=0.0, nam_spatial=False,

@@ -13,7 +13,8 @@ Accepted sources (a path, a checkpoint prefix, or an in-memory dict):
 * ``paddle.Model.save(prefix)`` checkpoints (the NAM notebook trained with ``paddle.Model``;
   its ``.pdparams`` is the network's plain state dict);
 * the notebooks' own models: NAM ResNet keys ``<block>.nam.Channel_Att.bn2.*`` are renamed
-  to our ``<block>.nam.bn_channel.*``; the AlexNet (CondConv/ACmix) notebooks and the Paddle
+  to our ``<block>.attention.bn_channel.*``; our own checkpoints from before the ResNet
+  attention slot was generic (``<block>.nam.*``) likewise; the AlexNet (CondConv/ACmix) notebooks and the Paddle
   port of the ShuffleNetV2 notebook already use our names;
 * a PyTorch-named state dict converted to numpy (e.g. the ShuffleNetV2 notebook's own
   ``net.state_dict()``): ``running_mean``/``running_var`` → ``_mean``/``_variance``,
@@ -29,6 +30,9 @@ from ..layers.nam import NOTEBOOK_KEY_MAP
 
 _MAX_LISTED = 15  # keys shown per category in an error message
 _TORCH_BN = {".running_mean": "._mean", ".running_var": "._variance"}
+# ResNet's block attention was the attribute ``nam`` (notebook 003, our checkpoints until
+# 2026-12); it is the generic slot ``attention`` now (models/resnet.py ATTENTIONS).
+_OLD_SLOT, _SLOT = ".nam.", ".attention."
 
 
 class WeightsError(RuntimeError):
@@ -118,6 +122,8 @@ def convert_state_dict(state, model):
                 k = k.replace(old, new)
             renamed[k] = v
         state = renamed
+    if any(_OLD_SLOT in k for k in state) and not any(_OLD_SLOT in k for k in model.state_dict()):
+        state = {k.replace(_OLD_SLOT, _SLOT): v for k, v in state.items()}
     if any(k.endswith((".running_mean", ".num_batches_tracked")) for k in state):
         fmt = "pytorch-named"
         linear = {name + ".weight" for name, layer in model.named_sublayers()
@@ -160,10 +166,10 @@ def check_state_dict(state, model, source="<state dict>"):
     if mismatched:
         lines.append(f"  shape mismatches ({len(mismatched)}): {_listed(mismatched)}")
     hints = []
-    if any(".nam." in k for k in unexpected) and not any(".nam." in k for k in expected):
-        hints.append("the weights have NAM attention; build the *_nam model.")
-    if any(".nam." in k for k in missing) and not any(".nam." in k for k in state):
-        hints.append("the weights have no NAM attention; build the model without _nam.")
+    if any(_SLOT in k for k in unexpected) and not any(_SLOT in k for k in expected):
+        hints.append("the weights have block attention (NAM); build the *_nam model.")
+    if any(_SLOT in k for k in missing) and not any(_SLOT in k for k in state):
+        hints.append("the weights have no block attention (NAM); build the model without _nam.")
     if mismatched:
         hints.append("check Arch.num_classes / net_size against the checkpoint's run.")
     if not hints:
