@@ -24,11 +24,8 @@ import re
 import yaml
 
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
+from .errors import ConfigError
 from .suggest import did_you_mean
-
-
-class ConfigError(ValueError):
-    """A config file or override is wrong; the message names the key, the file and a fix."""
 
 
 class _Loader(yaml.SafeLoader):

@@ -15,6 +15,11 @@ against its signature by ``paddle_repro.models.build_model``) and each transform
 """
 from collections import namedtuple
 
+from .data.datasets import DATASETS
+from .engine.losses import LOSSES
+from .engine.notebook_metrics import NOTEBOOK_VAL
+from .engine.optim import OPTIMIZERS, PLATEAU_METRICS, SCHEDULES
+
 Field = namedtuple("Field", ["types", "default", "doc", "choices"])
 Field.__new__.__defaults__ = (None,)
 
@@ -60,14 +65,12 @@ ARCH = {
 }
 
 LOSS = {
-    "name": Field((str,), "cross_entropy", "cross_entropy | label_smoothing.",
-                  ("cross_entropy", "label_smoothing")),
+    "name": Field((str,), "cross_entropy", " | ".join(LOSSES) + ".", tuple(LOSSES)),
     "smoothing": Field(NUM, 0.1, "label_smoothing: (1-s)*NLL + s*mean(-log p) (notebooks' form)."),
 }
 
 LR = {
-    "name": Field((str,), "constant", "constant | multistep | cosine | plateau.",
-                  ("constant", "multistep", "cosine", "plateau")),
+    "name": Field((str,), "constant", " | ".join(SCHEDULES) + ".", tuple(SCHEDULES)),
     "learning_rate": Field(NUM, 0.1, "Base learning rate."),
     "by": Field((str,), "epoch", "Step the schedule once per `step` (batch) or per `epoch`.",
                 ("step", "epoch")),
@@ -81,7 +84,7 @@ LR = {
     "warmup_epochs": Field((int,), 0, "LinearWarmup over N epochs (= N * batches per epoch "
                            "steps); exclusive with warmup_steps."),
     "metric": Field((str,), "train_loss", "plateau: metric fed to ReduceOnPlateau each epoch "
-                    "(train_loss | val_loss | val_top1)."),
+                    f"({' | '.join(PLATEAU_METRICS)}).", PLATEAU_METRICS),
     "mode": Field((str,), "min", "plateau: min | max.", ("min", "max")),
     "factor": Field(NUM, 0.1, "plateau: lr *= factor on a plateau."),
     "patience": Field((int,), 10, "plateau: epochs without improvement before decaying."),
@@ -91,7 +94,7 @@ LR = {
 }
 
 OPTIMIZER = {
-    "name": Field((str,), "momentum", "sgd | momentum | adam.", ("sgd", "momentum", "adam")),
+    "name": Field((str,), "momentum", " | ".join(OPTIMIZERS) + ".", tuple(OPTIMIZERS)),
     "momentum": Field(NUM, 0.9, "momentum: momentum factor."),
     "use_nesterov": Field((bool,), False, "momentum: Nesterov update."),
     "beta1": Field(NUM, 0.9, "adam: beta1."),
@@ -103,8 +106,7 @@ OPTIMIZER = {
 }
 
 DATASET = {
-    "name": Field((str,), REQUIRED, "cifar10 | cifar100 | image_folder | synthetic.",
-                  ("cifar10", "cifar100", "image_folder", "synthetic")),
+    "name": Field((str,), REQUIRED, " | ".join(DATASETS) + ".", tuple(DATASETS)),
     "data_file": Field((str, NONE), None, "CIFAR python tarball; null = Paddle's cache "
                        "(downloaded when online)."),
     "allow_unofficial": Field((bool,), False, "Accept a CIFAR tarball whose md5 is not the "
@@ -148,7 +150,7 @@ METRIC = {
     "notebook_val": Field((str, NONE), None, "batch_mean (000/002: mean of batch accuracies, "
                           "sum of batch-mean losses / n * batch) | paddle_model (003: "
                           "paddle.Model.evaluate) | counts (004: correct / total).",
-                          ("batch_mean", "paddle_model", "counts", None)),
+                          (*NOTEBOOK_VAL, None)),
     "best_by": Field((str,), "val_top1", "Record that picks best_model (strictly greater wins, "
                      "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's) | "
                      "val_top1_ema (the EMA weights, saved as best_model).",

@@ -57,7 +57,7 @@ class LabelSmoothingCrossEntropy(nn.Layer):
 
 LOSSES = {
     "cross_entropy": lambda cfg: CrossEntropy(),
-    "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg.get("smoothing", 0.1)),
+    "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg["smoothing"]),
 }
 
 
@@ -71,7 +71,10 @@ def build_loss(loss_cfg):
     Returns:
         An ``nn.Layer`` called as ``loss(logits [N, K], labels [N]) -> scalar``.
     """
-    name = loss_cfg.get("name", "cross_entropy")
+    # late: config_schema takes its name choices from LOSSES defined here
+    from ..config_schema import LOSS
+    loss_cfg = {**{k: f.default for k, f in LOSS.items()}, **loss_cfg}
+    name = loss_cfg["name"]
     if name not in LOSSES:
         raise ValueError(f"Unknown Loss.name {name!r}; valid names: {', '.join(LOSSES)}.")
     return LOSSES[name](loss_cfg)

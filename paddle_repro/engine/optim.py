@@ -23,22 +23,29 @@ import math
 import paddle
 from paddle.optimizer import lr as lr_sched
 
+from ..errors import ConfigError
+
 PLATEAU_METRICS = ("train_loss", "val_loss", "val_top1")
 
 
 def _cfg_error(msg):
-    # ConfigError lives in paddle_repro.config; import lazily so this module stays usable
-    # on its own (tests of schedules need no config loader).
-    try:
-        from paddle_repro.config import ConfigError
-    except ImportError:  # pragma: no cover - only while config.py is absent
-        ConfigError = ValueError
     return ConfigError(msg)
+
+
+def _with_defaults(section, cfg):
+    """``cfg`` over the schema's defaults for ``section`` (``"LR"`` or ``"OPTIMIZER"``), so
+    builders called with a partial dict (tests, scripts) use the documented defaults."""
+    # late: config_schema takes its name choices from SCHEDULES / OPTIMIZERS defined here
+    from .. import config_schema
+    fields = getattr(config_schema, section)
+    defaults = {k: f.default for k, f in fields.items()
+                if isinstance(f, config_schema.Field) and f.default is not config_schema.REQUIRED}
+    return {**defaults, **cfg}
 
 
 def _units(cfg, epochs, steps_per_epoch):
     """Length of the run in the schedule's own unit."""
-    return epochs * steps_per_epoch if cfg.get("by", "epoch") == "step" else epochs
+    return epochs * steps_per_epoch if cfg["by"] == "step" else epochs
 
 
 def _constant(cfg, epochs, steps_per_epoch):
@@ -46,31 +53,31 @@ def _constant(cfg, epochs, steps_per_epoch):
 
 
 def _multistep(cfg, epochs, steps_per_epoch):
-    return lr_sched.MultiStepDecay(float(cfg["learning_rate"]), list(cfg.get("milestones", [30, 60, 90])),
-                                   gamma=float(cfg.get("gamma", 0.1)))
+    return lr_sched.MultiStepDecay(float(cfg["learning_rate"]), list(cfg["milestones"]),
+                                   gamma=float(cfg["gamma"]))
 
 
 def _cosine(cfg, epochs, steps_per_epoch):
-    t_max = cfg.get("T_max", "auto")
+    t_max = cfg["T_max"]
     if t_max == "auto":
         t_max = _units(cfg, epochs, steps_per_epoch)
     if not isinstance(t_max, int) or t_max <= 0:
         raise _cfg_error(f"Optimizer.lr.T_max must be a positive int or 'auto', got {t_max!r}.")
     return lr_sched.CosineAnnealingDecay(float(cfg["learning_rate"]), t_max,
-                                         eta_min=float(cfg.get("eta_min", 0.0)))
+                                         eta_min=float(cfg["eta_min"]))
 
 
 def _plateau(cfg, epochs, steps_per_epoch):
-    if cfg.get("by", "epoch") != "epoch":
+    if cfg["by"] != "epoch":
         raise _cfg_error("Optimizer.lr.name=plateau is fed one metric per epoch; set "
                          "Optimizer.lr.by=epoch.")
-    if cfg.get("metric", "train_loss") not in PLATEAU_METRICS:
+    if cfg["metric"] not in PLATEAU_METRICS:
         raise _cfg_error(f"Optimizer.lr.metric must be one of {', '.join(PLATEAU_METRICS)}, "
-                         f"got {cfg.get('metric')!r}.")
+                         f"got {cfg['metric']!r}.")
     return lr_sched.ReduceOnPlateau(
-        float(cfg["learning_rate"]), mode=cfg.get("mode", "min"), factor=float(cfg.get("factor", 0.1)),
-        patience=int(cfg.get("patience", 10)), threshold=float(cfg.get("threshold", 1e-4)),
-        cooldown=int(cfg.get("cooldown", 0)), min_lr=float(cfg.get("min_lr", 0.0)))
+        float(cfg["learning_rate"]), mode=cfg["mode"], factor=float(cfg["factor"]),
+        patience=int(cfg["patience"]), threshold=float(cfg["threshold"]),
+        cooldown=int(cfg["cooldown"]), min_lr=float(cfg["min_lr"]))
 
 
 SCHEDULES = {"constant": _constant, "multistep": _multistep, "cosine": _cosine,
@@ -140,19 +147,20 @@ def build_lr(lr_cfg, epochs, steps_per_epoch):
         epochs: number of training epochs.
         steps_per_epoch: optimizer steps (batches) per epoch.
     """
-    name = lr_cfg.get("name", "constant")
+    lr_cfg = _with_defaults("LR", lr_cfg)
+    name = lr_cfg["name"]
     if name not in SCHEDULES:
         raise _cfg_error(f"Unknown Optimizer.lr.name {name!r}; valid: {', '.join(SCHEDULES)}.")
     scheduler = SCHEDULES[name](lr_cfg, epochs, steps_per_epoch)
-    warmup = int(lr_cfg.get("warmup_steps", 0)) or int(lr_cfg.get("warmup_epochs", 0)) * steps_per_epoch
+    warmup = int(lr_cfg["warmup_steps"]) or int(lr_cfg["warmup_epochs"]) * steps_per_epoch
     if warmup > 0:
         if name == "plateau":
             raise _cfg_error("Optimizer.lr.warmup_steps cannot wrap plateau (Paddle's "
                              "LinearWarmup cannot feed it a metric); set warmup_steps: 0.")
-        scheduler = lr_sched.LinearWarmup(scheduler, warmup, float(lr_cfg.get("warmup_start_lr", 0.0)),
+        scheduler = lr_sched.LinearWarmup(scheduler, warmup, float(lr_cfg["warmup_start_lr"]),
                                           float(lr_cfg["learning_rate"]))
-    metric = lr_cfg.get("metric", "train_loss") if name == "plateau" else None
-    return LRController(scheduler, lr_cfg.get("by", "epoch"), warmup, metric)
+    metric = lr_cfg["metric"] if name == "plateau" else None
+    return LRController(scheduler, lr_cfg["by"], warmup, metric)
 
 
 def _sgd(cfg, params, lr, wd, clip):
@@ -160,15 +168,15 @@ def _sgd(cfg, params, lr, wd, clip):
 
 
 def _momentum(cfg, params, lr, wd, clip):
-    return paddle.optimizer.Momentum(learning_rate=lr, momentum=float(cfg.get("momentum", 0.9)),
-                                     parameters=params, use_nesterov=bool(cfg.get("use_nesterov", False)),
+    return paddle.optimizer.Momentum(learning_rate=lr, momentum=float(cfg["momentum"]),
+                                     parameters=params, use_nesterov=bool(cfg["use_nesterov"]),
                                      weight_decay=wd, grad_clip=clip)
 
 
 def _adam(cfg, params, lr, wd, clip):
-    return paddle.optimizer.Adam(learning_rate=lr, beta1=float(cfg.get("beta1", 0.9)),
-                                 beta2=float(cfg.get("beta2", 0.999)),
-                                 epsilon=float(cfg.get("epsilon", 1e-8)),
+    return paddle.optimizer.Adam(learning_rate=lr, beta1=float(cfg["beta1"]),
+                                 beta2=float(cfg["beta2"]),
+                                 epsilon=float(cfg["epsilon"]),
                                  parameters=params, weight_decay=wd, grad_clip=clip)
 
 
@@ -183,10 +191,11 @@ def build_optimizer(opt_cfg, params, scheduler):
         params: the model's parameters.
         scheduler: ``LRController.scheduler`` (an ``LRScheduler`` or a float).
     """
-    name = opt_cfg.get("name", "momentum")
+    opt_cfg = _with_defaults("OPTIMIZER", opt_cfg)
+    name = opt_cfg["name"]
     if name not in OPTIMIZERS:
         raise _cfg_error(f"Unknown Optimizer.name {name!r}; valid: {', '.join(OPTIMIZERS)}.")
-    wd = float(opt_cfg.get("weight_decay", 0.0)) or None  # 0 -> no regularizer op at all
+    wd = float(opt_cfg["weight_decay"]) or None  # 0 -> no regularizer op at all
     clip_norm = opt_cfg.get("grad_clip")
     if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and math.isfinite(clip_norm)
                                       and clip_norm > 0):
