@@ -163,3 +163,29 @@ def test_a_corrupt_image_stops_the_run_at_once_naming_it(tmp_path, workers):
                          text=True, timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
     assert "bad.png" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_resume_refuses_settings_it_cannot_honour_and_applies_the_others(tmp_path, capsys):
+    """A changed lr on resume was silently ignored (the restored schedule brought the old one
+    back) while config.yaml recorded the new one: now it is refused, naming the key; a
+    changed epoch count is applied and logged; config.yaml says what runs."""
+    ov = QUICK + ["Global.epochs=2"]
+    train(tiny_cfg(tmp_path, "run", ov), stop_after_epoch=1)
+    before = (tmp_path / "run" / "config.yaml").read_text()
+    with pytest.raises(ConfigError, match=r"Optimizer\.lr\.learning_rate: 0\.05 in the checkpoint, "
+                                          r"0\.5 now.*Global\.checkpoint=.*latest\.pdparams"):
+        train(tiny_cfg(tmp_path, "run", ov + ["Global.resume=auto", "Optimizer.lr.learning_rate=0.5"]))
+    with pytest.raises(ConfigError, match=r"DataLoader\.Train\.batch_size"):
+        train(tiny_cfg(tmp_path, "run", ov + ["Global.resume=auto", "DataLoader.Train.batch_size=8"]))
+    assert (tmp_path / "run" / "config.yaml").read_text() == before  # refused: nothing written
+    capsys.readouterr()
+    summary = train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=3", "Global.resume=auto"]))
+    assert summary["finished"] and summary["epochs_completed"] == 3
+    assert "Resume: Global.epochs changed from 2 to 3 (applied)" in "".join(capsys.readouterr())
+    assert load_config(tmp_path / "run" / "config.yaml")["Global"]["epochs"] == 3
+
+
+def test_resume_may_not_ask_for_fewer_epochs_than_done(tmp_path):
+    train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=3"]), stop_after_epoch=2)
+    with pytest.raises(ConfigError, match=r"already trained 2 epochs, more than the 1 asked"):
+        train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=1", "Global.resume=auto"]))

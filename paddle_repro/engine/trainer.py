@@ -31,6 +31,7 @@ from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger, read_jsonl
 from .loop import train_one_epoch
 from .notebook_metrics import notebook_val_metrics
+from .resume_check import check_resume_config
 from .run import build_run
 from .run_files import clear_run_derived_files
 from .run_state import TrainState, checkpoint_state
@@ -128,6 +129,7 @@ def _resume(run):
     if prefix is None:
         return None, TrainState(), None
     ck = checkpoint.load(prefix)
+    check_resume_config(ck["state"].get("config"), run.cfg, prefix, ck["state"]["epoch"])
     load_weights(run.model, ck["model"])
     if ck["optimizer"] is not None:
         run.optimizer.set_state_dict(ck["optimizer"])
