@@ -11,7 +11,9 @@ import random
 import numpy as np
 import paddle
 
+from .batched.loader import batch_transform, build_batched_loader
 from .datasets import build_dataset
+from .transform_table import PIPELINES
 
 
 class WorkerSeeder:
@@ -72,11 +74,15 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
         has ``num_classes`` / ``class_names`` / ``raw_images``.
     """
     pipeline = split_cfg.get("pipeline", "paddle")
+    if pipeline not in PIPELINES:
+        raise ValueError("unknown pipeline `%s`; valid: %s" % (pipeline, ", ".join(PIPELINES)))
     if pipeline == "batched":
-        from .batched import build_batched_loader
-        return build_batched_loader(dataset_cfg, split_cfg, mode, seed, distributed)
-    if pipeline != "paddle":
-        raise ValueError("unknown pipeline `%s`; valid: paddle, batched" % pipeline)
+        where = "DataLoader.%s.transforms" % ("Train" if mode == "train" else "Eval")
+        transform = batch_transform(split_cfg, where)  # a bad list fails before data is read
+        # The batched path reads the dataset's raw uint8 images; its items keep the default
+        # per-image transform ([ToTensor]).
+        dataset = build_dataset(dataset_cfg, dict(split_cfg, transforms=[]), mode)
+        return build_batched_loader(dataset, split_cfg, mode, seed, distributed, transform)
 
     dataset = build_dataset(dataset_cfg, split_cfg, mode)
     batch_size = split_cfg.get("batch_size", 128)
