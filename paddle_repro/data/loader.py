@@ -11,9 +11,11 @@ import random
 import numpy as np
 import paddle
 
+from .batched.compiler import BatchTransform
 from .batched.loader import batch_transform, build_batched_loader
 from .datasets import build_dataset
 from .transform_table import PIPELINES
+from .transforms import build_transforms
 
 
 class WorkerSeeder:
@@ -56,6 +58,24 @@ class SeededDataLoader(paddle.io.DataLoader):
         if isinstance(self.batch_sampler, paddle.io.DistributedBatchSampler):
             self.batch_sampler.set_epoch(epoch)
         return super().__iter__()
+
+
+def validate_transforms(entries, pipeline="paddle", where="transforms"):
+    """Check a split's transform list for its ``pipeline`` (the config loader calls this).
+
+    Both pipelines build the standard per-image transforms (the dataset's items); ``batched``
+    also compiles its own, so a name without a batched implementation, a list of the wrong
+    shape or a value only the batched ops reject fails here, before any data is read.
+
+    Raises:
+        TransformConfigError: the standard list cannot be built, or ``BatchedPipelineError``
+            (a subclass) the batched one cannot.
+    """
+    if pipeline not in PIPELINES:
+        raise ValueError("unknown pipeline `%s`; valid: %s" % (pipeline, ", ".join(PIPELINES)))
+    build_transforms(entries, where)
+    if pipeline == "batched":
+        BatchTransform(entries or [], where)
 
 
 def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
