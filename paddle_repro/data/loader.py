@@ -99,12 +99,12 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     if pipeline == "batched":
         where = "DataLoader.%s.transforms" % ("Train" if mode == "train" else "Eval")
         transform = batch_transform(split_cfg, where)  # a bad list fails before data is read
-        # The batched path reads the dataset's raw uint8 images; its items keep the default
-        # per-image transform ([ToTensor]).
-        dataset = build_dataset(dataset_cfg, dict(split_cfg, transforms=[]), mode)
-        return build_batched_loader(dataset, split_cfg, mode, seed, distributed, transform)
-
     dataset = build_dataset(dataset_cfg, split_cfg, mode)
+    if pipeline == "batched":
+        # Batches come from the dataset's raw uint8 images; its items keep the split's
+        # per-image transforms, so ``loader.dataset[i]`` (the trainer's preflight probe) is
+        # the same image on both pipelines.
+        return build_batched_loader(dataset, split_cfg, mode, seed, distributed, transform)
     batch_size = split_cfg.get("batch_size", 128)
     shuffle, drop_last = split_cfg.get("shuffle", False), split_cfg.get("drop_last", False)
     seeder = WorkerSeeder(seed)
