@@ -40,7 +40,7 @@ def test_every_row_is_complete():
     """A standard builder, a batched class or an explicit None, a kind, nested kwargs."""
     assert Row._field_defaults == {}  # no defaults: a row cannot leave its batched column out
     with pytest.raises(TypeError):
-        Row(TABLE["Resize"].standard, IMAGE, ())  # pylint: disable=no-value-for-parameter
+        Row(TABLE["Resize"].standard, IMAGE, ())
     for name, row in TABLE.items():
         assert isinstance(row, Row) and len(row) == len(Row._fields), name
         assert callable(row.standard), name
@@ -54,13 +54,24 @@ def test_every_row_is_complete():
                 assert set(params) <= set(bparams), name
 
 
+def _entry_names(entry):
+    """Names in one entry, nested ones (RandomApply.transform) included."""
+    name = entry if isinstance(entry, str) else next(iter(entry))
+    yield name
+    kwargs = {} if isinstance(entry, str) else entry[name] or {}
+    for key in (TABLE[name].nested if name in TABLE else ()):
+        if key in kwargs:
+            yield from _entry_names(kwargs[key])
+
+
 def _config_transform_names():
     for path in sorted((ROOT / "configs").rglob("*.yaml")):
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         for split in ("Train", "Eval"):
             entries = ((data.get("DataLoader") or {}).get(split) or {}).get("transforms") or []
             for entry in entries:
-                yield path.name, entry if isinstance(entry, str) else next(iter(entry))
+                for name in _entry_names(entry):
+                    yield path.name, name
 
 
 def test_every_name_a_config_can_use_is_in_the_table():
@@ -96,7 +107,8 @@ def test_both_pipelines_load_saturation_and_hue(tmp_path):
     path = _write(tmp_path, CONFIG.replace("HueTransform", "SaturationTransform"))
     for pipeline in ("paddle", "batched"):
         cfg = load_config(path, ["DataLoader.Train.pipeline=%s" % pipeline])
-        assert cfg["DataLoader"]["Train"]["transforms"][0] == {"SaturationTransform": {"value": 0.1}}
+        first = cfg["DataLoader"]["Train"]["transforms"][0]
+        assert first == {"SaturationTransform": {"value": 0.1}}
 
 
 def test_batched_transform_without_batched_implementation_fails_at_load(tmp_path, monkeypatch):
@@ -122,7 +134,8 @@ def test_batched_list_shape_and_values_fail_at_load(tmp_path):
     with pytest.raises(ConfigError, match=r"cfg\.yaml.*RandomHorizontalFlip comes after ToTensor"):
         load_config(_write(tmp_path, after))
     assert load_config(_write(tmp_path, after), ["DataLoader.Train.pipeline=paddle"])
-    expand = CONFIG.replace("HueTransform: {value: 0.1}", "RandomRotation: {degrees: 5, expand: true}")
+    expand = CONFIG.replace("HueTransform: {value: 0.1}",
+                            "RandomRotation: {degrees: 5, expand: true}")
     with pytest.raises(ConfigError, match=r"cfg\.yaml.*expand"):
         load_config(_write(tmp_path, expand))
 
@@ -137,3 +150,8 @@ def test_one_argument_check_for_both_pipelines():
         with pytest.raises(error, match=r"RandomApply\.transform: unknown transform `Nope`"):
             build_entry({"RandomApply": {"transform": "Nope"}}, pipeline, error=error)
     assert issubclass(B.BatchedPipelineError, TransformConfigError)
+
+
+def test_docs_list_every_table_name():
+    doc = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    assert [n for n in TABLE if "| `%s` |" % n not in doc] == []

@@ -22,5 +22,5 @@ from .loader import build_loader
 from .synthetic import write_synthetic_cifar
 from .transforms import TRANSFORMS, TransformConfigError, build_transforms
 
-__all__ = ["DATASETS", "DataError", "TRANSFORMS", "batched", "TransformConfigError", "build_dataset",
-           "build_loader", "build_transforms", "write_synthetic_cifar"]
+__all__ = ["DATASETS", "DataError", "TRANSFORMS", "TransformConfigError", "batched",
+           "build_dataset", "build_loader", "build_transforms", "write_synthetic_cifar"]

@@ -4,7 +4,8 @@ Not a paper module. The notebooks used ``paddle.io.DataLoader`` with unseeded wo
 augmentations differed run to run; here every worker seeds Python's ``random`` (which
 paddle.vision transforms use) and numpy from ``(seed, epoch, worker id)``, so a run is
 repeatable and workers never share a random stream. ``pipeline: batched`` (a faster
-numpy/cv2 batch path) lives in the package ``paddle_repro/data/batched/``.
+numpy/cv2 batch path) lives in the package ``paddle_repro/data/batched/``; ``build_loader``
+builds the split's dataset once for either pipeline and hands it to the batched loader.
 """
 import random
 

@@ -3,8 +3,8 @@
 Each builder function here is the standard column of one row of the transform table
 (``paddle_repro/data/transform_table.py``); ``transforms.build_transforms`` builds a config
 list with them, applied in order to a uint8 RGB HWC image (the cv2 image backend, as
-notebooks 000 and 002 set it). Everything random draws from Python's ``random`` module (as paddle.vision does), which
-the loader seeds per worker.
+notebooks 000 and 002 set it). Everything random draws from Python's ``random`` module (as
+paddle.vision does), which the loader seeds per worker.
 
 Built on ``paddle.vision.transforms`` for faithfulness. Deviations, all numerically
 neutral or documented:

@@ -61,7 +61,8 @@ def check_kwargs(name, kwargs, where="transform", error=TransformConfigError):
     try:
         sig.bind(**kwargs)
     except TypeError as e:
-        raise error("%s: bad arguments for `%s` (%s); valid arguments: %s" % (where, name, e, valid))
+        raise error("%s: bad arguments for `%s` (%s); valid arguments: %s"
+                    % (where, name, e, valid))
 
 
 def build_entry(entry, pipeline="paddle", where="transform", error=TransformConfigError,
@@ -111,7 +112,8 @@ def check_list(entries, pipeline="paddle", where="transforms", error=TransformCo
     if pipeline == "paddle":
         if TO_CHW not in kinds:
             raise error("%s must contain ToTensor or ToArray (images must become CHW float32 "
-                        "arrays); got %s. Add `- ToTensor: null` before Normalize." % (where, found))
+                        "arrays); got %s. Add `- ToTensor: null` before Normalize."
+                        % (where, found))
         return found
     cut = next((k for k, kind in enumerate(kinds) if kind != IMAGE), len(kinds))
     late = [n for n, kind in zip(found[cut:], kinds[cut:]) if kind == IMAGE]

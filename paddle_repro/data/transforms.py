@@ -48,7 +48,8 @@ def build_transforms(entries, where="transforms"):
         A callable uint8 HWC image -> float32 CHW ndarray.
     """
     if not isinstance(entries, (list, tuple)):
-        raise TransformConfigError("%s must be a list of {Name: {kwargs}}, got %r" % (where, entries))
+        raise TransformConfigError("%s must be a list of {Name: {kwargs}}, got %r"
+                                   % (where, entries))
     if not entries:
         entries = [{"ToTensor": None}]
     built = [build_transform(e, "%s.%d" % (where, i)) for i, e in enumerate(entries)]
