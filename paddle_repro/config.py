@@ -24,6 +24,8 @@ import re
 import yaml
 
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
+from .data.errors import TransformConfigError
+from .data.loader import validate_transforms
 from .errors import ConfigError
 from .suggest import did_you_mean
 
@@ -241,14 +243,18 @@ def _validate(section, schema, path, origins, default_file):
 
 
 def _validate_transforms(cfg, origins, default_file):
-    from .data.transforms import TransformConfigError, validate_transforms
+    """Each split's transform list against that split's ``pipeline`` (the transform table)."""
     for split in ("Train", "Eval"):
         path = ["DataLoader", split, "transforms"]
+        pipeline = cfg["DataLoader"][split]["pipeline"]
         try:
-            validate_transforms(cfg["DataLoader"][split]["transforms"], ".".join(path))
+            validate_transforms(cfg["DataLoader"][split]["transforms"], pipeline, ".".join(path))
         except TransformConfigError as e:
             sources = [_origin(origins, path, default_file)]
             sources += [v for k, v in origins.items() if k[:3] == tuple(path) and v not in sources]
+            if pipeline != "paddle":  # the list may be fine, the pipeline not: name its origin
+                src = _origin(origins, ["DataLoader", split, "pipeline"], default_file)
+                sources += [src] if src not in sources else []
             raise ConfigError("config error (from %s): %s" % (" and ".join(sources), e))
 
 

@@ -166,6 +166,17 @@ def test_pipeline_batched_dispatch(cifar10_tarball):
         build_loader(ds_cfg, {"pipeline": "fast"}, "train", 0)
 
 
+def test_batched_loader_dataset_items_match_the_paddle_pipeline(cifar10_tarball):
+    """One dataset per loader; its items are the split's per-image transform on both pipelines,
+    so the trainer's preflight probe (``loader.dataset[0]``) sees the batches' image size."""
+    ds_cfg = {"name": "cifar10", "data_file": cifar10_tarball, "allow_unofficial": True}
+    split = {"batch_size": 4, "transforms": [{"Resize": {"size": [40, 40]}}, {"ToTensor": None}]}
+    plain = build_loader(ds_cfg, split, "test", 0)
+    fast = build_loader(ds_cfg, dict(split, pipeline="batched"), "test", 0)
+    np.testing.assert_array_equal(fast.dataset[0][0], plain.dataset[0][0])
+    assert fast.dataset[0][0].shape == tuple(next(iter(fast))[0].shape[1:]) == (3, 40, 40)
+
+
 def test_unknown_dataset_and_mode():
     with pytest.raises(ValueError, match=r"unknown dataset `cifar1000`; valid datasets: cifar10"):
         build_dataset({"name": "cifar1000"}, {}, "train")

@@ -23,6 +23,8 @@ CASES = {
     "ColorJitter": ({"brightness": 0.2, "contrast": 0.2, "saturation": 0.2, "hue": 0.1}, IMG, (32, 32, 3)),
     "BrightnessTransform": ({"value": 0.1}, IMG, (32, 32, 3)),
     "ContrastTransform": ({"value": 0.1}, IMG, (32, 32, 3)),
+    "SaturationTransform": ({"value": 0.2}, IMG, (32, 32, 3)),
+    "HueTransform": ({"value": 0.1}, IMG, (32, 32, 3)),
     "RandomApply": ({"p": 0.5, "transform": {"BrightnessTransform": {"value": 0.1}}}, IMG, (32, 32, 3)),
     "ToTensor": (None, IMG, (3, 32, 32)),
     "ToArray": (None, IMG, (3, 32, 32)),

@@ -9,13 +9,18 @@ Contract (docs/architecture.md, details in docs/data.md):
   ``paddle.io.DataLoader`` yielding ``(images [N,C,H,W] float32, labels [N] int64)``.
 * ``DataError``: missing/corrupt/unofficial files, offline download; the message has a fix.
 * ``write_synthetic_cifar(...)``: CIFAR-format tarball with learnable class structure.
-* ``TRANSFORMS`` / ``build_transforms(entries)``: the transform registry.
+* ``TRANSFORMS`` / ``build_transforms(entries)``: the standard pipeline's view of the one
+  transform table (``transform_table.TABLE``: each name's standard and batched implementation).
 """
+# ``batched`` first: its compiler reads transform_table, which imports batched's op modules.
+# Loading the package first runs that chain in one direction (package -> compiler -> table ->
+# op modules); importing transform_table before the package would re-enter it half-built.
+from . import batched
 from .datasets import DATASETS, build_dataset
 from .errors import DataError
 from .loader import build_loader
 from .synthetic import write_synthetic_cifar
 from .transforms import TRANSFORMS, TransformConfigError, build_transforms
 
-__all__ = ["DATASETS", "DataError", "TRANSFORMS", "TransformConfigError", "build_dataset",
-           "build_loader", "build_transforms", "write_synthetic_cifar"]
+__all__ = ["DATASETS", "DataError", "TRANSFORMS", "TransformConfigError", "batched",
+           "build_dataset", "build_loader", "build_transforms", "write_synthetic_cifar"]

@@ -1,4 +1,5 @@
-"""Errors a user can cause in the data layer (missing/corrupt files, offline download)."""
+"""Errors a user can cause in the data layer (missing/corrupt files, offline download, a
+transform list that cannot be built)."""
 
 
 class DataError(RuntimeError):
@@ -6,6 +7,11 @@ class DataError(RuntimeError):
 
     The message always names the file and says how to fix the problem.
     """
+
+
+class TransformConfigError(ValueError):
+    """A transform entry or list cannot be built: unknown name, bad keyword arguments, or a
+    list the chosen pipeline cannot run (``BatchedPipelineError`` is the batched kind)."""
 
 
 def raise_if_bad(labels, dataset):

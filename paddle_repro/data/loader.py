@@ -4,14 +4,19 @@ Not a paper module. The notebooks used ``paddle.io.DataLoader`` with unseeded wo
 augmentations differed run to run; here every worker seeds Python's ``random`` (which
 paddle.vision transforms use) and numpy from ``(seed, epoch, worker id)``, so a run is
 repeatable and workers never share a random stream. ``pipeline: batched`` (a faster
-numpy/cv2 batch path) lives in the package ``paddle_repro/data/batched/``.
+numpy/cv2 batch path) lives in the package ``paddle_repro/data/batched/``; ``build_loader``
+builds the split's dataset once for either pipeline and hands it to the batched loader.
 """
 import random
 
 import numpy as np
 import paddle
 
+from .batched.compiler import BatchTransform
+from .batched.loader import batch_transform, build_batched_loader
 from .datasets import build_dataset
+from .transform_table import PIPELINES
+from .transforms import build_transforms
 
 
 class WorkerSeeder:
@@ -56,6 +61,24 @@ class SeededDataLoader(paddle.io.DataLoader):
         return super().__iter__()
 
 
+def validate_transforms(entries, pipeline="paddle", where="transforms"):
+    """Check a split's transform list for its ``pipeline`` (the config loader calls this).
+
+    Both pipelines build the standard per-image transforms (the dataset's items); ``batched``
+    also compiles its own, so a name without a batched implementation, a list of the wrong
+    shape or a value only the batched ops reject fails here, before any data is read.
+
+    Raises:
+        TransformConfigError: the standard list cannot be built, or ``BatchedPipelineError``
+            (a subclass) the batched one cannot.
+    """
+    if pipeline not in PIPELINES:
+        raise ValueError("unknown pipeline `%s`; valid: %s" % (pipeline, ", ".join(PIPELINES)))
+    build_transforms(entries, where)
+    if pipeline == "batched":
+        BatchTransform(entries or [], where)
+
+
 def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     """Dataset + loader for one split.
 
@@ -72,13 +95,17 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
         has ``num_classes`` / ``class_names`` / ``raw_images``.
     """
     pipeline = split_cfg.get("pipeline", "paddle")
+    if pipeline not in PIPELINES:
+        raise ValueError("unknown pipeline `%s`; valid: %s" % (pipeline, ", ".join(PIPELINES)))
     if pipeline == "batched":
-        from .batched import build_batched_loader
-        return build_batched_loader(dataset_cfg, split_cfg, mode, seed, distributed)
-    if pipeline != "paddle":
-        raise ValueError("unknown pipeline `%s`; valid: paddle, batched" % pipeline)
-
+        where = "DataLoader.%s.transforms" % ("Train" if mode == "train" else "Eval")
+        transform = batch_transform(split_cfg, where)  # a bad list fails before data is read
     dataset = build_dataset(dataset_cfg, split_cfg, mode)
+    if pipeline == "batched":
+        # Batches come from the dataset's raw uint8 images; its items keep the split's
+        # per-image transforms, so ``loader.dataset[i]`` (the trainer's preflight probe) is
+        # the same image on both pipelines.
+        return build_batched_loader(dataset, split_cfg, mode, seed, distributed, transform)
     batch_size = split_cfg.get("batch_size", 128)
     shuffle, drop_last = split_cfg.get("shuffle", False), split_cfg.get("drop_last", False)
     seeder = WorkerSeeder(seed)

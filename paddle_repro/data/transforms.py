@@ -1,224 +1,27 @@
-"""The transform registry: every image transform the four notebooks used, by name.
+"""The standard (``pipeline: paddle``) transform backend: a config list -> one per-image callable.
 
-Config entries are single-key dicts ``{Name: {kwargs}}`` (or ``{Name: null}``), applied in
-order to a uint8 RGB HWC image (the cv2 image backend, as notebooks 000 and 002 set it).
-Everything random draws from Python's ``random`` module (as paddle.vision does), which
-the loader seeds per worker.
-
-Built on ``paddle.vision.transforms`` for faithfulness. Deviations, all numerically
-neutral or documented:
-
-* ``ToTensor`` returns a float32 CHW *ndarray* instead of a ``paddle.Tensor``, bit-identical
-  to the installed Paddle's ``to_tensor`` (3.x divides by 255, 2.6 multiplies by 1/255;
-  probed once), so datasets match the ndarray contract and loader workers never create
-  tensors.
-* ``ToArray`` and ``RandomApply`` are transcriptions of the NAM notebook's (003) classes:
-  ``ToArray`` is HWC -> CHW, ``/ 255.`` in float64 then float32; ``RandomApply`` keeps the
-  notebook's test ``if p < random.random(): return img`` (applies with probability p).
-* ``MixupImage`` is identity: the ACmix notebook (002) put paddlex's ``MixupImage()`` in a
-  classification pipeline, where it receives a bare image without a ``mixup`` partner and
-  returns it unchanged. Real mixup is ``DataLoader.Train.mixup_alpha`` (off by default).
-* The image type is ``DataLoader.dataset.image_backend``: cv2 arrays (000/002 set it) or
-  PIL images (Paddle's default, which the NAM notebook 003 ran with, so its config
-  defaults to ``pil``). The two are NOT the same numbers: Paddle's cv2 contrast blends
-  with a fixed grey of 74 where PIL's blends with the image's mean grey (mean |diff| about
-  3.8 levels at factor 1.08), and nearest-neighbour RandomRotation picks another source
-  pixel for 6-22 % of the pixels. Each path equals ``paddle.vision.transforms`` on the
-  same backend (tests/test_data_backend.py).
+Config entries are single-key dicts ``{Name: {kwargs}}`` (or ``{Name: null}`` / ``"Name"``),
+applied in order to a uint8 RGB HWC image. The names, their builders and the batched
+pipeline's counterparts are ONE table, ``paddle_repro/data/transform_table.py``; parsing,
+the argument check and the list-shape rule are shared with the batched pipeline
+(``transform_entries.py``); the implementations (and their documented deviations from the
+notebooks) are in ``standard_ops.py``, re-exported here.
 """
-import difflib
-import inspect
-import random
-
-import numpy as np
 import paddle.vision.transforms as T
 
+from .errors import TransformConfigError
+from .standard_ops import MixupImage, RandomApply, ToArray, ToTensor
+from .transform_entries import build_entry, check_list
+from .transform_table import TABLE, TO_CHW as _TO_CHW_KIND
 
-class TransformConfigError(ValueError):
-    """A transform entry has an unknown name or bad keyword arguments."""
-
-
-class ToTensor(T.ToTensor):
-    """HWC image -> CHW float32 ndarray; uint8 is divided by 255 (paddle's ToTensor values).
-
-    Args:
-        data_format: ``"CHW"`` (default) or ``"HWC"``.
-    """
-
-    def _apply_image(self, img):
-        if not isinstance(img, np.ndarray):
-            return super()._apply_image(img).numpy()
-        if img.ndim == 2:
-            img = img[:, :, None]
-        if self.data_format == "CHW":
-            img = img.transpose((2, 0, 1))
-        if img.dtype == np.uint8:
-            img = np.ascontiguousarray(img, dtype=np.float32)
-            if _paddle_divides():
-                return img / np.float32(255.0)
-            return img * np.float32(1.0 / 255.0)
-        return np.ascontiguousarray(img)
-
-
-_DIVIDES = None
-
-
-def _paddle_divides():
-    """Whether this Paddle's ``to_tensor`` computes ``x / 255`` (3.x) or ``x * (1/255)`` (2.6).
-
-    The two differ by one float32 ulp on some pixels; probing once per process (all 256
-    values) makes our ndarray ``ToTensor`` bit-identical to the installed Paddle's.
-    """
-    global _DIVIDES
-    if _DIVIDES is None:
-        import paddle.vision.transforms.functional as F
-        probe = np.arange(256, dtype=np.uint8).reshape(16, 16, 1)
-        ref = F.to_tensor(probe).numpy().ravel()
-        _DIVIDES = bool(np.array_equal(ref, probe.ravel().astype(np.float32) / np.float32(255.0)))
-    return _DIVIDES
-
-
-class ToArray:
-    """NAM notebook's ``ToArray``: HWC image [H,W,C] -> float32 [C,H,W] in [0, 1]."""
-
-    def __call__(self, img):
-        img = np.array(img)
-        img = np.transpose(img, [2, 0, 1])
-        img = img / 255.
-        return img.astype("float32")
-
-
-class RandomApply:
-    """NAM notebook's ``RandomApply``: apply ``transform`` unless ``p < random.random()``.
-
-    Args:
-        transform: a callable image -> image.
-        p: probability of applying it.
-    """
-
-    def __init__(self, transform, p=0.5):
-        self.p = p
-        self.transform = transform
-
-    def __call__(self, img):
-        if self.p < random.random():
-            return img
-        return self.transform(img)
-
-
-class MixupImage:
-    """paddlex ``MixupImage`` as the ACmix notebook ran it: identity on a bare image.
-
-    The kwargs are accepted (paddlex's defaults) so the notebook's call is expressible, but
-    they change nothing; see the module docstring.
-    """
-
-    def __init__(self, alpha=1.5, beta=1.5, mixup_epoch=-1):
-        self.alpha, self.beta, self.mixup_epoch = alpha, beta, mixup_epoch
-
-    def __call__(self, img):
-        return img
-
-
-def _resize(size, interpolation="bilinear"):
-    return T.Resize(size, interpolation=interpolation)
-
-
-def _random_resized_crop(size, scale=(0.08, 1.0), ratio=(3. / 4, 4. / 3), interpolation="bilinear"):
-    return T.RandomResizedCrop(size, scale=tuple(scale), ratio=tuple(ratio),
-                               interpolation=interpolation)
-
-
-def _random_crop(size, padding=None, pad_if_needed=False, fill=0, padding_mode="constant"):
-    return T.RandomCrop(size, padding=padding, pad_if_needed=pad_if_needed, fill=fill,
-                        padding_mode=padding_mode)
-
-
-def _random_horizontal_flip(prob=0.5):
-    return T.RandomHorizontalFlip(prob)
-
-
-def _random_vertical_flip(prob=0.5):
-    return T.RandomVerticalFlip(prob)
-
-
-def _random_rotation(degrees, interpolation="nearest", expand=False, center=None, fill=0):
-    return T.RandomRotation(degrees, interpolation=interpolation, expand=expand,
-                            center=center, fill=fill)
-
-
-def _color_jitter(brightness=0, contrast=0, saturation=0, hue=0):
-    return T.ColorJitter(brightness, contrast, saturation, hue)
-
-
-def _brightness(value):
-    return T.BrightnessTransform(value)
-
-
-def _contrast(value):
-    return T.ContrastTransform(value)
-
-
-def _random_apply(transform, p=0.5):
-    return RandomApply(build_transform(transform, where="RandomApply.transform"), p=p)
-
-
-def _to_tensor(data_format="CHW"):
-    return ToTensor(data_format=data_format)
-
-
-def _to_array():
-    return ToArray()
-
-
-def _normalize(mean, std, data_format="CHW", to_rgb=False):
-    return T.Normalize(mean=mean, std=std, data_format=data_format, to_rgb=to_rgb)
-
-
-def _mixup_image(alpha=1.5, beta=1.5, mixup_epoch=-1):
-    return MixupImage(alpha, beta, mixup_epoch)
-
-
-TRANSFORMS = {
-    "Resize": _resize,
-    "RandomResizedCrop": _random_resized_crop,
-    "RandomCrop": _random_crop,
-    "RandomHorizontalFlip": _random_horizontal_flip,
-    "RandomVerticalFlip": _random_vertical_flip,
-    "RandomRotation": _random_rotation,
-    "ColorJitter": _color_jitter,
-    "BrightnessTransform": _brightness,
-    "ContrastTransform": _contrast,
-    "RandomApply": _random_apply,
-    "ToTensor": _to_tensor,
-    "ToArray": _to_array,
-    "Normalize": _normalize,
-    "MixupImage": _mixup_image,
-}
+# name -> standard builder, the view of the table the standard path uses (kept for callers)
+TRANSFORMS = {name: row.standard for name, row in TABLE.items()}
 
 # Transforms after which the image is a CHW float32 array (the dataset contract).
-TO_CHW = ("ToTensor", "ToArray")
+TO_CHW = tuple(name for name, row in TABLE.items() if row.kind == _TO_CHW_KIND)
 
-
-def _parse_entry(entry, where):
-    if isinstance(entry, str):
-        entry = {entry: None}
-    if not isinstance(entry, dict) or len(entry) != 1:
-        raise TransformConfigError(
-            "%s: a transform must be a single-key mapping like `{RandomCrop: {size: 32}}` "
-            "or `{ToTensor: null}`, got %r" % (where, entry))
-    (name, kwargs), = entry.items()
-    if name not in TRANSFORMS:
-        close = difflib.get_close_matches(str(name), TRANSFORMS, n=1)
-        hint = " (did you mean `%s`?)" % close[0] if close else ""
-        raise TransformConfigError("%s: unknown transform `%s`%s; valid transforms: %s"
-                                   % (where, name, hint, ", ".join(TRANSFORMS)))
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(kwargs, dict):
-        raise TransformConfigError("%s: arguments of `%s` must be a mapping of keyword "
-                                   "arguments or null, got %r" % (where, name, kwargs))
-    return name, kwargs
+__all__ = ["MixupImage", "RandomApply", "TO_CHW", "TRANSFORMS", "ToArray", "ToTensor",
+           "TransformConfigError", "build_transform", "build_transforms", "validate_transforms"]
 
 
 def build_transform(entry, where="transform"):
@@ -228,28 +31,7 @@ def build_transform(entry, where="transform"):
         TransformConfigError: unknown name (lists valid ones) or bad keyword arguments
             (names the bad/missing ones and the valid ones).
     """
-    name, kwargs = _parse_entry(entry, where)
-    builder = TRANSFORMS[name]
-    sig = inspect.signature(builder)
-    unknown = [k for k in kwargs if k not in sig.parameters]
-    if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), sig.parameters, n=1)
-        hint = " (did you mean `%s`?)" % close[0] if close else ""
-        raise TransformConfigError("%s: bad arguments for `%s`: unexpected keyword `%s`%s; valid "
-                                   "arguments: %s" % (where, name, unknown[0], hint,
-                                                      ", ".join(sig.parameters) or "none"))
-    try:
-        sig.bind(**kwargs)
-    except TypeError as e:
-        raise TransformConfigError("%s: bad arguments for `%s` (%s); valid arguments: %s"
-                                   % (where, name, e, ", ".join(sig.parameters) or "none"))
-    try:
-        return builder(**kwargs)
-    except TransformConfigError:
-        raise
-    except (TypeError, ValueError, AssertionError) as e:
-        raise TransformConfigError("%s: invalid value for `%s` %r: %s"
-                                   % (where, name, kwargs, e or type(e).__name__))
+    return build_entry(entry, "paddle", where)
 
 
 def build_transforms(entries, where="transforms"):
@@ -266,18 +48,15 @@ def build_transforms(entries, where="transforms"):
         A callable uint8 HWC image -> float32 CHW ndarray.
     """
     if not isinstance(entries, (list, tuple)):
-        raise TransformConfigError("%s must be a list of {Name: {kwargs}}, got %r" % (where, entries))
+        raise TransformConfigError("%s must be a list of {Name: {kwargs}}, got %r"
+                                   % (where, entries))
     if not entries:
         entries = [{"ToTensor": None}]
     built = [build_transform(e, "%s.%d" % (where, i)) for i, e in enumerate(entries)]
-    names = [_parse_entry(e, where)[0] for e in entries]
-    if not any(n in TO_CHW for n in names):
-        raise TransformConfigError(
-            "%s must contain ToTensor or ToArray (images must become CHW float32 arrays); "
-            "got %s. Add `- ToTensor: null` before Normalize." % (where, names))
+    check_list(entries, "paddle", where)  # after building: a bad entry is named first
     return T.Compose(built)
 
 
 def validate_transforms(entries, where="transforms"):
-    """Check a list of entries without keeping the result (used by the config loader)."""
+    """Check a list of entries for ``pipeline: paddle`` without keeping the result."""
     build_transforms(entries, where)

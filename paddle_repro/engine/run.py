@@ -15,7 +15,6 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-import numpy as np
 import paddle
 
 from .. import runtime
@@ -121,18 +120,6 @@ def build_run(cfg):
         topk=metric_topk(cfg), progress_bar=bool(g.get("progress_bar")) and is_main and os.isatty(1))
 
 
-def _first_eval_image(loader):
-    """float32 [1, C, H, W]: the first eval image as the model will see it.
-
-    The batched loader's dataset holds raw images (its transforms run per batch), so its
-    first image is transformed by the loader itself, from a generator of its own (no
-    global random state is drawn, so the run's numbers do not change).
-    """
-    if hasattr(loader, "batch_numpy"):
-        return loader.batch_numpy(np.array([0]), 0, 0)[0][:1]
-    return loader.dataset[0][0][None]
-
-
 def preflight(cfg, train_loader, eval_loader, model, num_classes):
     """What would otherwise fail only after an epoch of training: checked before the first step.
 
@@ -153,7 +140,7 @@ def preflight(cfg, train_loader, eval_loader, model, num_classes):
         raise ConfigError(f"config error at `Arch.num_classes`: {outputs} outputs, but the data has "
                           f"{num_classes} classes (labels up to {num_classes - 1}); set "
                           f"Arch.num_classes: {num_classes}.")
-    image = paddle.to_tensor(_first_eval_image(eval_loader))
+    image = paddle.to_tensor(eval_loader.dataset[0][0][None])  # as the model will see it
     was_training = model.training
     model.eval()
     try:

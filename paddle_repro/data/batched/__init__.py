@@ -40,19 +40,24 @@ Deviations from the per-image ``pipeline: paddle`` path (documented in docs/perf
 * Only ``data_format='CHW'`` is supported for ``ToTensor``/``Normalize``; rotation with
   ``expand=True`` is not supported; anything else raises ``BatchedPipelineError``.
 
-Layout: ``base`` (error type, shared helpers), ``geometric`` and ``photometric`` (image ops),
-``tail`` (ToTensor/ToArray/Normalize), ``crop_first`` (the per-image run order),
-``compiler`` (registries, ``BatchTransform``), ``sharding`` (per-rank indices), ``buffers``
-(reused output memory), ``threads`` (background workers), ``loader`` (``BatchedLoader``,
-``build_batched_loader``).
+Layout: the transform names, their keyword arguments and this pipeline's class for each
+(or None: not supported here, use ``pipeline: paddle``) are rows of the one transform table
+both pipelines share, ``paddle_repro/data/transform_table.py``, read through
+``paddle_repro/data/transform_entries.py``. In this package: ``base`` (error type, shared
+helpers), ``geometric`` and ``photometric`` (image ops), ``random_apply``, ``tail``
+(ToTensor/ToArray/Normalize), ``crop_first`` (the per-image run order), ``compiler``
+(``BatchTransform``), ``sharding`` (per-rank indices), ``buffers`` (reused output memory),
+``threads`` (background workers), ``loader`` (``BatchedLoader``, ``build_batched_loader``,
+which takes the dataset ``paddle_repro.data.build_loader`` built).
 """
 from .base import BatchedPipelineError
-from .compiler import OPS, TAIL, BatchTransform, RandomApply, compile_op
+from .compiler import OPS, TAIL, BatchTransform, compile_op
 from .geometric import (Identity, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
                         RandomRotation, RandomVerticalFlip, Resize)
 from .loader import BatchedLoader, build_batched_loader
 from .photometric import (BrightnessTransform, ColorJitter, ContrastTransform, HueTransform,
                           SaturationTransform)
+from .random_apply import RandomApply
 from .sharding import shard_indices, shard_size
 from .tail import Normalize, ToArray, ToTensor
 

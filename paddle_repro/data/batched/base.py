@@ -9,9 +9,15 @@ import cv2
 import numpy as np
 import paddle.vision.transforms.functional as F
 
+from ..errors import TransformConfigError
 
-class BatchedPipelineError(ValueError):
-    """A transform list or loader setting the batched pipeline cannot run."""
+
+class BatchedPipelineError(TransformConfigError):
+    """A transform list or loader setting the batched pipeline cannot run.
+
+    A ``TransformConfigError`` (a ``ValueError``), so the config loader reports a batched
+    transform list it cannot run like any other bad transform list.
+    """
 
 
 def _range_of(value, name, center=1.0, bound=(0.0, math.inf), clip_first_on_zero=True):

@@ -1,111 +1,35 @@
 """The transform compiler of the batched pipeline: a config transform list -> ``BatchTransform``.
 
-Part of ``paddle_repro.data.batched``. The written-out registries ``OPS`` (image ops on
-uint8 HWC images) and ``TAIL`` (``ToTensor``/``ToArray`` then ``Normalize``) name every
-supported transform; anything else raises ``BatchedPipelineError`` listing them. A compiled
-list draws every op's random parameters for the whole batch, applies the ops to the whole
-uint8 [N, H, W, C] batch while they have ``apply_batch`` (then per image), and writes the
-tail's per-channel look-up table straight into one float32 [N, C, H, W] array.
+Part of ``paddle_repro.data.batched``. Which names exist, their batched classes (or None:
+not supported here), their keyword arguments and where they may stand come from the one
+transform table, ``paddle_repro/data/transform_table.py``, through the parse/check code
+both pipelines share (``paddle_repro/data/transform_entries.py``); anything the batched
+pipeline cannot run raises ``BatchedPipelineError``. A compiled list draws every op's random
+parameters for the whole batch, applies the ops to the whole uint8 [N, H, W, C] batch while
+they have ``apply_batch`` (then per image), and writes the tail's per-channel look-up table
+straight into one float32 [N, C, H, W] array.
 """
-import inspect
-
 import cv2
 import numpy as np
 
+from ..transform_entries import build_entry, check_list
+from ..transform_table import IMAGE, TABLE
 from .base import BatchedPipelineError
-from .crop_first import is_pointwise, plan
-from .geometric import (Identity, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
-                        RandomRotation, RandomVerticalFlip, Resize)
-from .photometric import (BrightnessTransform, ColorJitter, ContrastTransform, HueTransform,
-                          SaturationTransform)
-from .tail import Normalize, ToArray, ToTensor
+from .crop_first import plan
+from .random_apply import RandomApply
+from .tail import ToTensor
+
+# Views of the table for callers that list the batched pipeline's names: image ops, and the
+# tail (ToTensor/ToArray, then Normalize).
+OPS = {n: r.batched for n, r in TABLE.items() if r.batched is not None and r.kind == IMAGE}
+TAIL = {n: r.batched for n, r in TABLE.items() if r.batched is not None and r.kind != IMAGE}
+
+__all__ = ["OPS", "TAIL", "BatchTransform", "RandomApply", "compile_op"]
 
 
-class RandomApply:
-    """NAM notebook's ``RandomApply(transform, p)``: skip when ``p < random()``, i.e. apply
-    with probability p."""
-
-    def __init__(self, transform, p=0.5):
-        self.op, self.p = compile_op(transform), p
-        self.pointwise = is_pointwise(self.op)  # skipping a pointwise op keeps it pointwise
-
-    def sample(self, rng, hw):
-        on = rng.random(len(hw)) <= self.p
-        inner, inner_hw = self.op.sample(rng, hw)
-        return list(zip(on.tolist(), inner)), np.where(on[:, None], inner_hw, hw)
-
-    def apply(self, img, p):
-        return self.op.apply(img, p[1]) if p[0] else img
-
-    def apply_batch(self, batch, params):
-        """uint8 [n, h, w, c]: the inner op's ``apply_batch`` on the chosen images only."""
-        inner = getattr(self.op, "apply_batch", None)
-        if inner is None:
-            return None
-        chosen = [k for k, (on, _) in enumerate(params) if on]
-        if not chosen:
-            return batch
-        part = batch[chosen]  # a copy, so a declining or resizing inner op leaves batch as is
-        done = inner(part, [params[k][1] for k in chosen])
-        if done is None or done.shape != part.shape:
-            return None
-        batch[chosen] = done
-        return batch
-
-
-OPS = {
-    "Resize": Resize, "RandomResizedCrop": RandomResizedCrop, "RandomCrop": RandomCrop,
-    "RandomHorizontalFlip": RandomHorizontalFlip, "RandomVerticalFlip": RandomVerticalFlip,
-    "RandomRotation": RandomRotation, "ColorJitter": ColorJitter,
-    "BrightnessTransform": BrightnessTransform, "ContrastTransform": ContrastTransform,
-    "SaturationTransform": SaturationTransform, "HueTransform": HueTransform,
-    "RandomApply": RandomApply, "MixupImage": Identity,
-}
-TAIL = {"ToTensor": ToTensor, "ToArray": ToArray, "Normalize": Normalize}
-
-
-def _parse(entry):
-    """``{Name: {kwargs}}``, ``{Name: null}`` or ``"Name"`` -> (name, kwargs)."""
-    if isinstance(entry, str):
-        return entry, {}
-    if not (isinstance(entry, dict) and len(entry) == 1):
-        raise BatchedPipelineError(f"a transform entry must be a one-key mapping "
-                                   f"{{Name: {{kwargs}}}}, got {entry!r}")
-    (name, kwargs), = entry.items()
-    return name, dict(kwargs or {})
-
-
-def _construct(name, kwargs, registry):
-    cls = registry.get(name)
-    if cls is None and name in OPS:
-        raise BatchedPipelineError(f"{name} comes after ToTensor/ToArray; the batched pipeline "
-                                   f"runs image ops on uint8 images, so they must come before "
-                                   f"(the end of the batched list is ToTensor or ToArray, then "
-                                   f"optionally Normalize)")
-    if cls is None:
-        valid = sorted(OPS) + sorted(TAIL)
-        raise BatchedPipelineError(f"transform {name!r} is not supported by pipeline: batched. "
-                                   f"Supported: {', '.join(valid)}. Use pipeline: paddle for it.")
-    kwargs.pop("keys", None)  # Paddle's multi-input keys: the batched path has images only
-    params = inspect.signature(cls.__init__).parameters
-    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        bad = sorted(set(kwargs) - set(params) - {"self"})
-        if bad:
-            raise BatchedPipelineError(f"transform {name}: unknown argument(s) {bad}; "
-                                       f"valid: {[k for k in params if k != 'self']}")
-    try:
-        return cls(**kwargs)
-    except TypeError as err:
-        raise BatchedPipelineError(f"transform {name}: {err}") from None
-
-
-def compile_op(entry):
+def compile_op(entry, where="transform"):
     """One ``{Name: kwargs}`` image op (not ToTensor/ToArray/Normalize) -> op object."""
-    name, kwargs = _parse(entry)
-    if name in TAIL:
-        raise BatchedPipelineError(f"{name} can only come at the end of the batched transform "
-                                   f"list (ToTensor or ToArray, then optionally Normalize)")
-    return _construct(name, kwargs, OPS)
+    return build_entry(entry, "batched", where, BatchedPipelineError, kinds=(IMAGE,))
 
 
 class BatchTransform:
@@ -113,20 +37,18 @@ class BatchTransform:
 
     Args:
         entries: config transform list; image ops, then ``ToTensor`` or ``ToArray``, then
-            optionally ``Normalize`` (the form every recipe uses).
+            optionally ``Normalize`` (the form every recipe uses; ``check_list``).
+        where: config path used in error messages.
     """
 
-    def __init__(self, entries):
+    def __init__(self, entries, where="transforms"):
         entries = list(entries)
-        names = [_parse(e)[0] for e in entries]
-        cut = next((k for k, nm in enumerate(names) if nm in TAIL), len(names))
-        tail = [_construct(*_parse(e), TAIL) for e in entries[cut:]]
-        kinds = [type(t) for t in tail]
-        if not (kinds in ([ToTensor], [ToArray], [ToTensor, Normalize], [ToArray, Normalize])):
-            raise BatchedPipelineError(
-                f"pipeline: batched needs the transform list to end with ToTensor or ToArray, "
-                f"optionally followed by Normalize; got tail {names[cut:] or 'nothing'}")
-        self.ops = [compile_op(e) for e in entries[:cut]]
+        names = check_list(entries, "batched", where, BatchedPipelineError)
+        cut = next((k for k, nm in enumerate(names) if TABLE[nm].kind != IMAGE), len(names))
+        at = ["%s.%d" % (where, k) for k in range(len(names))]
+        tail = [build_entry(e, "batched", at[cut + k], BatchedPipelineError)
+                for k, e in enumerate(entries[cut:])]
+        self.ops = [compile_op(e, at[k]) for k, e in enumerate(entries[:cut])]
         self.vectorise = True  # False: every op per image (tests compare the two routes)
         self._to_float, self._norm = tail[0], (tail[1] if len(tail) == 2 else None)
         self._luts = {}

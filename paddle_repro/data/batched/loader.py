@@ -113,7 +113,6 @@ class BatchedLoader:
                              self.num_workers, self.num_workers * self.prefetch)
 
 
-
 def _dataset_arrays(dataset):
     """(uint8 images, int64 labels) of a dataset built by ``build_dataset``."""
     n = len(dataset)
@@ -128,22 +127,33 @@ def _dataset_arrays(dataset):
     return images, np.asarray(labels, dtype=np.int64).reshape(-1)
 
 
-def build_batched_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
-    """The ``pipeline: batched`` loader (called by ``paddle_repro.data.build_loader``).
+def batch_transform(split_cfg, where="transforms"):
+    """The split's compiled ``BatchTransform`` (no data needed, so a bad list fails first).
 
-    Args:
-        dataset_cfg: ``DataLoader.dataset`` section; split_cfg: ``DataLoader.Train|Eval``.
-        mode: "train" or "test"; seed: ``Global.seed``; distributed: shard over
-            ``paddle.distributed`` ranks (padded shards for "train", exact ones for "test").
-    Returns:
-        ``BatchedLoader`` (with ``.dataset``, the underlying dataset).
+    Raises:
+        BatchedPipelineError: ``mixup_alpha > 0``, or a transform list this pipeline cannot run.
     """
-    from .. import build_dataset  # late: data/__init__ dispatches here
     if split_cfg.get("mixup_alpha", 0):
         raise BatchedPipelineError("mixup_alpha > 0 is not supported by pipeline: batched; "
                                    "use pipeline: paddle or set mixup_alpha: 0")
-    transform = BatchTransform(split_cfg.get("transforms") or [])  # fail before loading data
-    dataset = build_dataset(dataset_cfg, dict(split_cfg, transforms=[]), mode)
+    return BatchTransform(split_cfg.get("transforms") or [], where)
+
+
+def build_batched_loader(dataset, split_cfg, mode, seed, distributed=False, transform=None):
+    """The ``pipeline: batched`` loader over a built dataset (``paddle_repro.data.build_loader``
+    builds it once and calls this).
+
+    Args:
+        dataset: built by ``build_dataset``; its ``raw_images`` (uint8 HWC) and ``labels``
+            are read once, its per-image transform is not used here.
+        split_cfg: ``DataLoader.Train|Eval``; mode: "train" or "test"; seed: ``Global.seed``;
+        distributed: shard over ``paddle.distributed`` ranks (padded shards for "train",
+            exact ones for "test").
+        transform: the split's ``batch_transform`` if already compiled (default: compile it).
+    Returns:
+        ``BatchedLoader`` (with ``.dataset``, the given dataset).
+    """
+    transform = transform if transform is not None else batch_transform(split_cfg)
     images, labels = _dataset_arrays(dataset)
     replicas, rank = 1, 0
     if distributed:
