@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import paddle
 import pytest
@@ -189,3 +190,35 @@ def test_resume_may_not_ask_for_fewer_epochs_than_done(tmp_path):
     train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=3"]), stop_after_epoch=2)
     with pytest.raises(ConfigError, match=r"already trained 2 epochs, more than the 1 asked"):
         train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=1", "Global.resume=auto"]))
+
+
+def test_misleading_messages_now_say_what_is_wrong(tmp_path, capsys):
+    """Issue 16 item 10: a data_file folder, a .pdopt given as weights, num_samples above
+    the data, an empty class folder."""
+    from paddle_repro.data import DataError, build_dataset
+    from paddle_repro.models import WeightsError, build_model, load_weights
+
+    folder = tmp_path / "cifar"
+    folder.mkdir()
+    (folder / "cifar-10-python.tar.gz").write_bytes(b"x")
+    with pytest.raises(DataError, match=r"is a folder; give the CIFAR tarball itself, e\.g\. one of: "
+                                        r"cifar-10-python\.tar\.gz"):
+        build_dataset({"name": "cifar10", "data_file": str(folder)}, {}, "train")
+
+    train(tiny_cfg(tmp_path, "run", QUICK))
+    with pytest.raises(WeightsError, match=r"optimizer state, not model weights; pass .*best_model\.pdparams"):
+        load_weights(build_model("shufflenetv2_x0_5", num_classes=10), str(tmp_path / "run" / "best_model.pdopt"))
+
+    cfg = tiny_cfg(tmp_path, "more", QUICK + ["DataLoader.Eval.num_samples=1000"])
+    capsys.readouterr()
+    ds = build_dataset(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test")
+    assert len(ds) == 24
+    assert "DataLoader.Eval.num_samples=1000 is more than the 24 images there: using all 24" in \
+        "".join(capsys.readouterr())
+
+    root = tmp_path / "images"
+    for split, cls in (("train", "cat"), ("train", "dog"), ("test", "cat")):
+        (root / split / cls).mkdir(parents=True)
+    cv2.imwrite(str(root / "train" / "cat" / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(DataError, match=r"class folder .*dog has no .* images"):
+        build_dataset({"name": "image_folder", "root": str(root)}, {}, "train")

@@ -68,7 +68,8 @@ class CifarDataset(Dataset):
         self.official = check_md5(name, path, allow_unofficial)
         rows, labels, self.class_names = read_cifar(name, path, mode)
         self.num_classes = len(self.class_names)
-        self.indices = balanced_subset(labels, num_samples)
+        split = "DataLoader.%s" % ("Train" if mode == "train" else "Eval")
+        self.indices = balanced_subset(labels, num_samples, split)
         self._rows = rows
         self.labels = labels[self.indices]
         self.base = _PADDLE_CLASSES[name](rows, labels, data_file=path, mode=mode,

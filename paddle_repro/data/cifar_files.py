@@ -83,6 +83,11 @@ def resolve_cifar_file(name, data_file):
     """
     if data_file is not None:
         path = os.path.abspath(os.path.expanduser(data_file))
+        if os.path.isdir(path):
+            tarballs = sorted(f for f in os.listdir(path) if f.endswith(".tar.gz"))
+            raise DataError("DataLoader.dataset.data_file %s is a folder; give the CIFAR tarball "
+                            "itself%s." % (path, ", e.g. one of: " + ", ".join(tarballs)
+                                           if tarballs else " (none found in that folder)"))
         if not os.path.isfile(path):
             raise DataError("DataLoader.dataset.data_file %s does not exist. %s"
                             % (path, _how_to_fix(name)))

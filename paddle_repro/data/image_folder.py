@@ -35,6 +35,12 @@ def _scan(root, mode):
     if not classes:
         raise DataError("image_folder: %s has no class sub-folders (train/<class>/*.png)."
                         % train_dir)
+    for name in classes:  # an empty one would be a class the model can never see
+        folder = os.path.join(train_dir, name)
+        if not any(f.lower().endswith(EXTENSIONS) for f in os.listdir(folder)):
+            raise DataError("image_folder: class folder %s has no %s images, so it would be a "
+                            "class with no training example; add images or remove the folder."
+                            % (folder, "/".join(EXTENSIONS)))
     files, labels = [], []
     for entry in sorted(os.scandir(split_dir), key=lambda e: e.name):
         if not entry.is_dir():
@@ -75,7 +81,8 @@ class ImageFolderDataset(Dataset):
         root = os.path.abspath(os.path.expanduser(root))
         self.class_names, files, labels = _scan(root, mode)
         self.num_classes = len(self.class_names)
-        keep = balanced_subset(labels, num_samples)
+        keep = balanced_subset(labels, num_samples,
+                               "DataLoader.%s" % ("Train" if mode == "train" else "Eval"))
         self.files = [files[i] for i in keep]
         self.labels = labels[keep]
         self.transform = transform

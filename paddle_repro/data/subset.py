@@ -4,12 +4,15 @@ Not a paper module. Short runs and tests train on a subset; a with/without compa
 only fair if both runs see the *same* images, so the subset depends on the labels alone:
 never on ``Global.seed``, the model, or the transforms.
 """
+import logging
+
 import numpy as np
 
+log = logging.getLogger("paddle_repro")
 SUBSET_SEED = 0  # fixed on purpose, see the module docstring
 
 
-def balanced_subset(labels, num_samples):
+def balanced_subset(labels, num_samples, split="this split"):
     """Indices of ``num_samples`` images, spread over the classes as evenly as possible.
 
     Each class's indices are shuffled with ``RandomState(SUBSET_SEED)``; then classes are
@@ -20,13 +23,18 @@ def balanced_subset(labels, num_samples):
 
     Args:
         labels: int array [N].
-        num_samples: subset size; ``None`` or ``>= N`` keeps everything.
+        num_samples: subset size; ``None`` or ``>= N`` keeps everything (above N with a
+            warning: the run is not the size asked for).
+        split: what the labels are of (``"DataLoader.Train"``), for that warning.
 
     Returns:
         int64 array of indices, sorted (the loader shuffles, not the subset).
     """
     labels = np.asarray(labels)
     n = len(labels)
+    if num_samples is not None and num_samples > n:
+        log.warning(f"{split}.num_samples={num_samples} is more than the {n} images there: "
+                    f"using all {n}.")
     if num_samples is None or num_samples >= n:
         return np.arange(n, dtype=np.int64)
     if num_samples < 1:

@@ -79,6 +79,11 @@ def read_state_dict(path):
         WeightsError: missing, truncated/corrupt, or not a state dict.
     """
     file = _resolve_path(path)
+    if file.endswith((".pdopt", ".pdstates")):
+        prefix = file.rsplit(".", 1)[0]
+        raise WeightsError(f"{file!r} is a checkpoint's {'optimizer' if file.endswith('.pdopt') else 'training'} "
+                           f"state, not model weights; pass {prefix + '.pdparams'!r} (or the prefix "
+                           f"{prefix!r}).")
     try:
         state = paddle.load(file, return_numpy=True)
     except Exception as exc:  # paddle/pickle raise many types for a damaged file
