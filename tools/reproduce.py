@@ -16,11 +16,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_repro.cpu_blas import use_avx2_mkl_on_amd  # noqa: E402
-from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
+from paddle_repro.process import prepare_process  # noqa: E402
 
-use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
-keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
+prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc keeps freed memory
 
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
 from paddle_repro.report.errors import user_errors  # noqa: E402

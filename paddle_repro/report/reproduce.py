@@ -144,8 +144,7 @@ def plan_runs(spec, output, seeds=None, quick=False, overrides=()):
 def machine_lines(quick, spec, wall_s, summaries):
     """The header of a table: scale, hardware, versions, wall time."""
     import paddle
-    from paddle_repro.cpu_blas import status as mkl_status
-    from paddle_repro.cpu_memory import status as malloc_status
+    from paddle_repro.process import malloc_status, mkl_status
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
