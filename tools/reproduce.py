@@ -21,7 +21,8 @@ from paddle_repro.process import prepare_process  # noqa: E402
 prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc keeps freed memory
 
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
-from paddle_repro.report.errors import user_errors  # noqa: E402
+from paddle_repro.reproduce import reproduce  # noqa: E402
+from paddle_repro.user_errors import user_errors  # noqa: E402
 
 
 def parse_seeds(text):
@@ -69,7 +70,6 @@ def main(argv=None):
                       cpus_per_run=args.cpus_per_run, address=args.ray_address)
     else:
         launch["n_jobs"] = args.jobs or 1
-    from paddle_repro.report.reproduce import reproduce
     with user_errors():
         paths = reproduce(args.spec, output=args.output, seeds=args.seeds, quick=args.quick,
                           overrides=args.override, figures=not args.no_figures,
