@@ -71,11 +71,12 @@ def measured_on(summaries, names, cpu_of_runs=True):
             return DIFFERS
         return next(iter(by_value), "?")
 
-    where = "" if cpu_of_runs else "; CPU and threads of the machine writing this table, runs do not record theirs"
+    where = "" if cpu_of_runs else (" (CPU and OMP_NUM_THREADS are those of the machine "
+                                    "writing this table: runs do not record theirs.)")
     lines = [f"Measured on: {cpu_model()} ({os.cpu_count()} logical CPUs, OMP_NUM_THREADS="
-             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}{where}, {one('MKL dispatch')}, "
+             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {one('MKL dispatch')}, "
              f"malloc: {one('malloc')}), device {one('device')}; Paddle {one('Paddle')}, Python "
-             f"{one('Python')}."]
+             f"{one('Python')}.{where}"]
     differing = [(label, by_value) for label, by_value in values.items() if len(by_value) > 1]
     if differing:
         lines.append("**The runs were not measured alike**: " + "; ".join(
