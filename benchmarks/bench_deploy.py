@@ -16,7 +16,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import cv2  # noqa: E402,F401  (before paddle: see tools/train.py)
+import cv2  # noqa: E402,F401  (before paddle: see paddle_repro/process.py)
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 

@@ -194,7 +194,7 @@ THREAD_SETTINGS = [
                                                     "MKL_NUM_THREADS": "2",
                                                     "OMP_WAIT_POLICY": "PASSIVE"}),
 ]
-# MKL's CPU dispatch (paddle_repro/cpu_blas.py) at the run's thread count.
+# MKL's CPU dispatch (paddle_repro/process.py) at the run's thread count.
 MKL_SETTINGS = [
     ("MKL stock dispatch", {"MKL_DEBUG_CPU_TYPE": None, "PADDLE_REPRO_MKL_AVX2": "0"}),
     ("MKL AVX2 kernels (MKL_DEBUG_CPU_TYPE=5)", {"MKL_DEBUG_CPU_TYPE": "5"}),

@@ -63,8 +63,8 @@ def configure_threads(threads, stock_mkl=False, stock_malloc=False):
     """Sets the thread variables for this process and its children. Call before importing paddle.
 
     Also applies what the tools apply, so benchmarks time what ``tools/train.py`` runs:
-    ``paddle_repro.cpu_blas`` (MKL's AVX2 kernels on AMD CPUs) unless ``stock_mkl``, and
-    ``paddle_repro.cpu_memory`` (glibc keeps freed memory) unless ``stock_malloc``. Both
+    ``paddle_repro.process.prepare_process()`` (cv2 first, MKL's AVX2 kernels on AMD CPUs
+    unless ``stock_mkl``, glibc keeps freed memory unless ``stock_malloc``). Both
     sides of every comparison share the process, hence the settings. Memory is measured in
     fresh child processes (``measure_memory``), which run glibc's stock malloc.
     """
@@ -75,14 +75,13 @@ def configure_threads(threads, stock_mkl=False, stock_malloc=False):
         os.environ[var] = str(threads)
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    from paddle_repro import cpu_blas
-    from paddle_repro import cpu_memory
+    # imported here, not at the top: ROOT must be on sys.path first (the scripts run from benchmarks/)
+    from paddle_repro import process
     if stock_malloc:
-        os.environ[cpu_memory.OPT_OUT] = "0"
-    cpu_memory.keep_freed_memory()
+        os.environ[process.MALLOC_OPT_OUT] = "0"
     if stock_mkl:
-        os.environ[cpu_blas.OPT_OUT] = "0"
-    return cpu_blas.use_avx2_mkl_on_amd()
+        os.environ[process.MKL_OPT_OUT] = "0"
+    return process.prepare_process()["mkl"]
 
 
 def environment():
@@ -131,16 +130,16 @@ def _cpu_model():
 def _malloc_status():
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    from paddle_repro import cpu_memory
-    return cpu_memory.status()
+    from paddle_repro import process  # after ROOT is on sys.path (see configure_threads)
+    return process.malloc_status()
 
 
 def _mkl_status():
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
-    from paddle_repro.cpu_blas import OPT_OUT, status
-    note = " (stock: --stock-mkl)" if os.environ.get(OPT_OUT) == "0" else ""
-    return status() + note
+    from paddle_repro import process  # after ROOT is on sys.path (see configure_threads)
+    note = " (stock: --stock-mkl)" if os.environ.get(process.MKL_OPT_OUT) == "0" else ""
+    return process.mkl_status() + note
 
 
 def format_header(env):

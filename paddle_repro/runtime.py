@@ -19,6 +19,8 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from . import process
+
 log = logging.getLogger("paddle_repro")
 
 
@@ -90,10 +92,9 @@ def set_paddle_rng_state(state):
 
 def versions():
     """Versions that matter for reproducing numbers."""
-    from . import cpu_blas, cpu_memory
     return {"python": platform.python_version(), "paddle": paddle.__version__,
-            "numpy": np.__version__, "mkl_dispatch": cpu_blas.status(),
-            "malloc": cpu_memory.status()}
+            "numpy": np.__version__, "mkl_dispatch": process.mkl_status(),
+            "malloc": process.malloc_status()}
 
 
 def world_size():

@@ -70,7 +70,7 @@ def test_two_process_data_parallel(tmp_path):
 # the eval split (pipeline: batched), counts summed over ranks by evaluate(distributed=True).
 EVAL_WORKER = """
 import json, sys
-import cv2  # before paddle, as tools/train.py does (Paddle 2.6 + opencv clash over zlib)
+import cv2  # before paddle, as paddle_repro/process.py does (Paddle 2.6 + opencv clash over zlib)
 import paddle
 sys.path.insert(0, sys.argv[1])
 from paddle_repro import runtime

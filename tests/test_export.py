@@ -14,11 +14,14 @@ import paddle
 import pytest
 
 from paddle_repro.config import load_config
+from paddle_repro.data import build_dataset
 from paddle_repro.deploy import ExportError
 from paddle_repro.deploy.export import export_model, save_program
 from paddle_repro.deploy.meta import build_meta, write_meta
 from paddle_repro.deploy.predictor import InferenceModel, load_image
-from paddle_repro.models import MODELS, build_model
+from paddle_repro.engine.eval_run import run_eval
+from paddle_repro.inference.model import build_trained_model
+from paddle_repro.models import MODELS, WeightsError, build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = {"alexnet_condconv", "alexnet_acmix", "resnet18_nam", "shufflenetv2_x0_5"}  # one per family + traps
@@ -91,10 +94,7 @@ def _demo_checkpoint(tmp_path, name="shufflenetv2_x0_5", seed=0):
 
 @pytest.mark.smoke
 def test_demo_export_then_infer_equals_eval(tmp_path):
-    from paddle_repro.data import build_dataset
-    from paddle_repro.engine.eval_run import run_eval
-    from paddle_repro.report.inference import build_trained_model
-    from tools.infer import main as infer_main
+    from tools.infer import main as infer_main  # here: importing a tool runs its start-up lines
     cfg = _demo_cfg(tmp_path, **{"Global.checkpoint": _demo_checkpoint(tmp_path)})
     out = export_model(cfg)
     assert out["max_abs_diff"] < 1e-4
@@ -134,7 +134,6 @@ def test_export_refuses_a_folder_holding_another_model(tmp_path):
 
 
 def test_export_errors_wrong_arch_and_image_shape(tmp_path):
-    from paddle_repro.models import WeightsError
     cfg = _demo_cfg(tmp_path, **{"Global.checkpoint": _demo_checkpoint(tmp_path, "resnet18")})
     with pytest.raises(WeightsError):
         export_model(cfg, verify=False)
@@ -148,7 +147,7 @@ def test_export_errors_wrong_arch_and_image_shape(tmp_path):
 def test_onnx_round_trip_or_clean_skip(tmp_path):
     pytest.importorskip("paddle2onnx", reason="the [onnx] extra is not installed")
     pytest.importorskip("onnxruntime", reason="the [onnx] extra is not installed")
-    from paddle_repro.deploy.onnx import convert
+    from paddle_repro.deploy.onnx import convert  # after the importorskips: needs the [onnx] extra
     cfg = _demo_cfg(tmp_path, **{"Global.checkpoint": _demo_checkpoint(tmp_path)})
     folder = export_model(cfg, verify=False)["folder"]
     res = convert(folder)

@@ -14,7 +14,7 @@ import pytest
 from paddle_repro.config import dump_config, load_config
 from paddle_repro.engine.cli import add_override_argument, take_overrides
 from paddle_repro.launch import LaunchError, run_jobs
-from paddle_repro.report.reproduce import ReproduceError, run_state
+from paddle_repro.reproduce import ReproduceError, run_state
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO = os.path.join(ROOT, "configs", "demo", "synthetic_quick.yaml")

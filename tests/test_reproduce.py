@@ -1,13 +1,16 @@
 """tools/reproduce.py logic (skip / resume / stale), one real end-to-end quick table, predict."""
+import importlib.util
 import json
 import os
 
+import cv2
 import numpy as np
 import pytest
 import yaml
 
-from paddle_repro.config import dump_config
-from paddle_repro.report.reproduce import ReproduceError, recipe_hash, reproduce
+from paddle_repro.config import dump_config, load_config
+from paddle_repro.inference.images import predict_files
+from paddle_repro.reproduce import ReproduceError, recipe_hash, reproduce
 from test_report import fake_run
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
@@ -82,10 +85,6 @@ def test_recipe_hash_ignores_only_volatile_keys():
 
 def test_end_to_end_quick_reproduction_and_predict(tmp_path, capsys):
     """Two tiny real runs (ShuffleNetV2 0.5x, 64 synthetic images, 1 epoch) -> the table."""
-    import cv2
-
-    from paddle_repro.config import load_config
-    from paddle_repro.report.predict import predict_files
     spec = write_spec(tmp_path, quick=["Global.epochs=1", "DataLoader.Train.num_samples=64",
                                        "DataLoader.Train.batch_size=16", "DataLoader.Eval.num_samples=40",
                                        "DataLoader.Eval.batch_size=20", "DataLoader.Train.num_workers=0",
@@ -116,7 +115,6 @@ def test_end_to_end_quick_reproduction_and_predict(tmp_path, capsys):
 
 
 def test_tools_report_user_errors_without_traceback(tmp_path, capsys):
-    import importlib.util
     spec = importlib.util.spec_from_file_location("repro_tool", os.path.join(ROOT, "tools", "reproduce.py"))
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)

@@ -13,7 +13,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_repro.report.errors import user_errors  # noqa: E402
+from paddle_repro.inference.run_outputs import write_run_outputs  # noqa: E402
+from paddle_repro.report.compare import check_run_dirs, compare_runs  # noqa: E402
+from paddle_repro.report.machine import measured_on  # noqa: E402
+from paddle_repro.report.runs import load_run  # noqa: E402
+from paddle_repro.user_errors import user_errors  # noqa: E402
 
 
 def main(argv=None):
@@ -26,17 +30,14 @@ def main(argv=None):
     parser.add_argument("--no-figures", action="store_true",
                         help="skip per-run gallery / confusion / FLOPs")
     args = parser.parse_args(argv)
-    from paddle_repro.report.compare import compare_runs
-    from paddle_repro.report.reproduce import machine_lines
-    from paddle_repro.report.run_outputs import write_run_outputs
-    from paddle_repro.report.runs import load_run
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     with user_errors():
+        check_run_dirs(args.runs, args.group)  # before any figure: say what to pass instead
         if not args.no_figures:
             for run_dir in args.runs:
                 write_run_outputs(run_dir)
         summaries = [load_run(d)["summary"] for d in args.runs]
-        header = machine_lines(False, {}, 0.0, summaries)[:1]
+        header = measured_on(summaries, args.runs, cpu_of_runs=False)
         paths = compare_runs(args.runs, args.out, labels=labels, group=args.group,
                              title=args.title, header_lines=header)
     print(open(paths["md"], encoding="utf-8").read())

@@ -8,25 +8,20 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-# Paddle 2.6 + opencv: importing cv2 after paddle segfaults in zlib (inflateReset2) once
-# images are decoded; importing it first is harmless everywhere.
-import cv2  # noqa: E402,F401
 
-from paddle_repro.cpu_blas import use_avx2_mkl_on_amd  # noqa: E402
-from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
+from paddle_repro.process import prepare_process  # noqa: E402
 
-use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
-keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
+prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc keeps freed memory
 
+from paddle_repro.config import load_config  # noqa: E402
 from paddle_repro.engine.cli import parse_args, run  # noqa: E402
+from paddle_repro.engine.eval_run import run_eval  # noqa: E402
 
 
 def main(argv=None):
     args = parse_args("Evaluate a paddle_repro checkpoint on the Eval split.", argv)
 
     def _main():
-        from paddle_repro.config import load_config
-        from paddle_repro.engine.eval_run import run_eval
         out = run_eval(load_config(args.config, args.override))
         brief = {k: out[k] for k in ("loss", "top1", "top5", "n", "throughput_loader_img_s",
                                      "throughput_model_img_s")}

@@ -14,7 +14,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-import cv2  # noqa: E402,F401  (before paddle: see tools/train.py)
+import cv2  # noqa: E402,F401  (before paddle: see paddle_repro/process.py)
 
 from paddle_repro.engine.cli import run  # noqa: E402
 

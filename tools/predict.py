@@ -13,14 +13,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_repro.cpu_blas import use_avx2_mkl_on_amd  # noqa: E402
-from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
+from paddle_repro.process import prepare_process  # noqa: E402
 
-use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
-keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
+prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc keeps freed memory
 
+from paddle_repro.config import load_config  # noqa: E402
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
-from paddle_repro.report.errors import user_errors  # noqa: E402
+from paddle_repro.inference.images import predict_files  # noqa: E402
+from paddle_repro.user_errors import user_errors  # noqa: E402
 
 
 def main(argv=None):
@@ -34,8 +34,6 @@ def main(argv=None):
         parser.error("give at least one image file")
     if args.topk < 1:
         parser.error("--topk must be >= 1")
-    from paddle_repro.config import load_config
-    from paddle_repro.report.predict import predict_files
     with user_errors():
         cfg = load_config(args.config, args.override)
         results = predict_files(cfg, args.images, topk=args.topk)

@@ -16,14 +16,13 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from paddle_repro.cpu_blas import use_avx2_mkl_on_amd  # noqa: E402
-from paddle_repro.cpu_memory import keep_freed_memory  # noqa: E402
+from paddle_repro.process import prepare_process  # noqa: E402
 
-use_avx2_mkl_on_amd()  # before Paddle's first matmul: see paddle_repro/cpu_blas.py
-keep_freed_memory()  # glibc keeps freed activations mapped: see paddle_repro/cpu_memory.py
+prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc keeps freed memory
 
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
-from paddle_repro.report.errors import user_errors  # noqa: E402
+from paddle_repro.reproduce import reproduce  # noqa: E402
+from paddle_repro.user_errors import user_errors  # noqa: E402
 
 
 def parse_seeds(text):
@@ -71,7 +70,6 @@ def main(argv=None):
                       cpus_per_run=args.cpus_per_run, address=args.ray_address)
     else:
         launch["n_jobs"] = args.jobs or 1
-    from paddle_repro.report.reproduce import reproduce
     with user_errors():
         paths = reproduce(args.spec, output=args.output, seeds=args.seeds, quick=args.quick,
                           overrides=args.override, figures=not args.no_figures,

@@ -16,10 +16,19 @@ import tempfile
 import numpy as np
 import paddle
 
+from paddle_repro.config import ConfigError
+from paddle_repro.data import build_dataset
+from paddle_repro.data.transforms import build_transforms
+from paddle_repro.engine.run import build_model_from_cfg
+from paddle_repro.inference.images import class_names_for
+from paddle_repro.models import load_weights
+from paddle_repro.models.weights import _resolve_path
+
 from .errors import ExportError
 from .files import META_FILE, PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
 from .formulation import export_formulation
 from .meta import build_meta, read_meta, sha256_of, write_meta
+from .predictor import InferenceModel
 
 NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "synthetic": 32}  # stored image side of the data sets
 
@@ -34,7 +43,6 @@ def image_shape_of(cfg):
     Raises:
         ExportError: absent, not three positive ints, or not what the Eval transforms produce.
     """
-    from paddle_repro.data.transforms import build_transforms
     shape = cfg["Global"].get("image_shape")
     if not shape:
         raise ExportError("Export needs Global.image_shape ([C, H, W] of one input), e.g. "
@@ -99,7 +107,6 @@ def _move_in(tmp, folder):
 def _num_classes(cfg):
     """Classes from the Eval data set when it can be read (as tools/eval.py), else None."""
     try:
-        from paddle_repro.data import build_dataset
         return build_dataset(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test").num_classes
     except Exception:  # offline / absent data: Arch.num_classes (or the builder's default) decides
         return None
@@ -120,12 +127,6 @@ def export_model(cfg, verify=True):
     Raises:
         ExportError, WeightsError (checkpoint of another architecture), ConfigError.
     """
-    from paddle_repro.config import ConfigError
-    from paddle_repro.engine.run import build_model_from_cfg
-    from paddle_repro.models import load_weights
-    from paddle_repro.models.weights import _resolve_path
-    from paddle_repro.report.predict import class_names_for
-
     g = cfg["Global"]
     if not g.get("checkpoint"):
         raise ConfigError("tools/export_model.py needs weights: add "
@@ -158,7 +159,6 @@ def export_model(cfg, verify=True):
                                    cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]]))
         diff = None
         if verify:
-            from .predictor import InferenceModel
             got = InferenceModel(tmp).logits(probe)
             diff = float(np.max(np.abs(got - reference)))
         _move_in(tmp, folder)

@@ -11,6 +11,9 @@ import numpy as np
 import paddle
 import paddle.inference as paddle_infer
 
+from paddle_repro.data.transforms import build_transforms
+from paddle_repro.inference.images import PredictError, load_image as read
+
 from .errors import ExportError
 from .files import PARAMS_FILE, program_file
 from .meta import read_meta
@@ -18,7 +21,6 @@ from .meta import read_meta
 
 def load_image(path):
     """uint8 RGB [H, W, 3], the layout the data sets hand to their transforms."""
-    from paddle_repro.report.predict import PredictError, load_image as read
     try:
         return read(path)
     except PredictError as err:
@@ -84,7 +86,6 @@ class InferenceModel:
 
     def preprocess(self, image):
         """uint8 RGB [H, W, 3] -> float32 [C, H, W] through the inference.yml transforms."""
-        from paddle_repro.data.transforms import build_transforms
         if self._transform is None:
             self._transform = build_transforms(self.meta["PreProcess"]["transforms"])
         return np.asarray(self._transform(image), dtype="float32")

@@ -1,6 +1,6 @@
 """Running a table's (run, seed) jobs: one process, N local processes, or a Ray cluster.
 
-``tools/reproduce.py --launcher local|ray --jobs N`` plans the runs (``report.reproduce``)
+``tools/reproduce.py --launcher local|ray --jobs N`` plans the runs (``paddle_repro.reproduce``)
 and hands the unfinished ones to :func:`run_jobs`. Each job is one training process
 (``python -m paddle_repro.launch.worker -c <job config>``) writing its usual run folder,
 so every launcher ends in the same folders and the same aggregation. A job whose process

@@ -62,7 +62,7 @@ def _pair(v, name):
 # - with gradients, grouped, bmm and per_expert were equal within run-to-run noise;
 # - without gradients, the winner depends on the BLAS: with MKL's stock dispatch bmm was
 #   1.0-1.1x the notebook and per_expert 0.3-0.8x; with MKL's AVX2 kernels (what the tools
-#   run on AMD, see paddle_repro/cpu_blas.py) bmm was 0.8-0.9x, and per_expert 1.3-1.4x at
+#   run on AMD, see paddle_repro/process.py) bmm was 0.8-0.9x, and per_expert 1.3-1.4x at
 #   E=2 on 7x7 maps but 0.3-0.6x at 15x15 or E=4.
 # A rule that told training from inference would go in ``forward``; none paid so far.
 AUTO_IMPL = "grouped"

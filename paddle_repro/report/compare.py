@@ -7,49 +7,44 @@ parent folder, i.e. per configuration, mean +- std over its seed folders).
 """
 import os
 
-from paddle_repro.engine.curves import loss_needs_log_axis, style_epoch_axis
-from paddle_repro.report.runs import load_run
+from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
+from paddle_repro.report.table_files import write_table_files
 
 
-def plot_overlay(runs, labels, path):
-    """One PNG, two panels: loss (train solid, val dashed) and top-1 of every run per epoch.
+def _seed_folders(folder):
+    """Sub-folders of ``folder`` that are run folders (reproduce's ``seed<N>``), sorted."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return []
+    return [n for n in names if any(os.path.isfile(os.path.join(folder, n, f))
+                                    for f in ("config.yaml", "summary.json"))]
 
-    Args:
-        runs: loaded runs (``runs.load_run``).
-        labels: one legend label per run.
-        path: PNG path to write.
+
+def check_run_dirs(run_dirs, group=False):
+    """Refuses, with what to pass instead, a folder that holds seed folders instead of a run.
+
+    ``--group`` (like every compare) takes run folders -- for tools/reproduce.py's layout the
+    seed folders ``<output>/<run>/seed<N>`` -- and groups them by parent; the parent itself
+    (``<output>/<run>``) holds no ``config.yaml`` or ``summary.json`` of its own.
+
+    Raises:
+        RunError: naming the folder, its seed folders and the command that works.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (run, label) in enumerate(zip(runs, labels)):
-        color = colors[i % len(colors)]
-        m = run["metrics"]
-        for key, ax, style, what in (("train_loss", ax_loss, "-", "train"),
-                                     ("val_loss", ax_loss, "--", "val"),
-                                     ("train_top1", ax_acc, "-", "train"),
-                                     ("val_top1", ax_acc, "--", "val")):
-            pts = [(r["epoch"], r[key]) for r in m if r.get(key) is not None]
-            if pts:
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, style, color=color, marker="." if len(xs) < 30 else None,
-                        label=f"{label} {what}")
-    losses = [r[k] for run in runs for r in run["metrics"] for k in ("train_loss", "val_loss")
-              if r.get(k) is not None]
-    if loss_needs_log_axis(losses):  # a val spike to 1e5 would flatten every train curve
-        ax_loss.set_yscale("log")
-    for ax, title in ((ax_loss, "loss"), (ax_acc, "top-1 accuracy")):
-        ax.set_xlabel("epoch")
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        style_epoch_axis(ax)
-        ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    for d in run_dirs:
+        if any(os.path.isfile(os.path.join(d, f)) for f in ("config.yaml", "summary.json")):
+            continue
+        seeds = _seed_folders(d)
+        if not seeds:
+            continue  # load_run / write_run_outputs say what is missing
+        example = " ".join(os.path.join(d, n) for n in seeds[:3])
+        raise RunError(
+            f"{d} is not a run folder: it holds the seed folders {', '.join(seeds)}. "
+            + ("--group takes the seed folders themselves and groups them by parent folder, "
+               if group else "Pass the seed folders (add --group to average them per parent), ")
+            + f"e.g. tools/compare.py {'--group ' if group else ''}{example} "
+            f"(a shell glob: {os.path.join(d, 'seed*')}).")
 
 
 def _group_dirs(run_dirs, group):
@@ -77,8 +72,7 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
     Returns:
         dict of written paths.
     """
-    from paddle_repro.report.table import build_table, render_markdown, write_csv
-    from paddle_repro.report.throughput import plot_throughput
+    check_run_dirs(run_dirs, group)
     groups = _group_dirs(run_dirs, group)
     labels = list(labels) if labels else [name for name, _ in groups]
     if len(labels) != len(groups):
@@ -90,21 +84,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         spec_runs.append({"name": key, "label": label, "role": "with" if i == 0 else "without",
                           "notebook": {}})
     if columns is None:
-        from paddle_repro.report.runs import run_metrics
         present = {c for rs in results.values() for r in rs
                    for c, v in run_metrics(r).items() if v is not None}
         columns = [c for c in COLUMNS if c in present and c != "wall_time_s"]
     spec = {"title": title or "Comparison of runs", "columns": columns, "runs": spec_runs,
             "notebook_notes": []}
-    table = build_table(spec, results)
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {"md": os.path.join(out_dir, "table.md"), "csv": os.path.join(out_dir, "table.csv"),
-             "curves": os.path.join(out_dir, "curves_compare.png"),
-             "throughput": os.path.join(out_dir, "throughput.png")}
-    with open(paths["md"], "w", encoding="utf-8") as f:
-        f.write(render_markdown(spec, table, header_lines))
-    write_csv(table, paths["csv"])
-    first = [rs[0] for rs in results.values()]
-    plot_overlay(first, labels, paths["curves"])
-    plot_throughput(table, paths["throughput"])
-    return paths
+    return write_table_files(spec, results, out_dir, header_lines)

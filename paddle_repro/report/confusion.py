@@ -7,7 +7,11 @@ keep the numbers in ``per_class_acc.json`` for the table.
 import json
 import os
 
+import matplotlib
 import numpy as np
+
+matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def confusion_matrix(pred, labels, num_classes):
@@ -42,9 +46,6 @@ def per_class_accuracy(cm):
 
 def plot_confusion(cm, class_names, path, title="Confusion matrix"):
     """Draws row-normalized ``cm`` (true x predicted) to ``path``; names shown up to 20 classes."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     k = cm.shape[0]
     rows = cm[:, :k].astype("float64")
     norm = rows / np.maximum(cm.sum(axis=1, keepdims=True), 1)

@@ -2,11 +2,16 @@
 
 The CondConv/ACmix notebooks drew the first 18 test images, the ShuffleNetV2 notebook 64;
 we draw the first ``n`` images of the run's test split (default 18), showing the raw image
-(not the normalized tensor) so it looks like the picture.
+(not the normalized tensor) so it looks like the picture. The predictions come from
+``paddle_repro.inference.run_outputs.gallery_from_model``; this module only draws.
 """
 import math
 
+import matplotlib
 import numpy as np
+
+matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_gallery(images, pred, labels, class_names, path, probs=None, cols=6, title=None):
@@ -23,10 +28,6 @@ def plot_gallery(images, pred, labels, class_names, path, probs=None, cols=6, ti
         cols: images per row.
         title: optional figure title.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     def name(i):
         return class_names[i] if 0 <= i < len(class_names) else f"#{i}"
 
@@ -50,27 +51,3 @@ def plot_gallery(images, pred, labels, class_names, path, probs=None, cols=6, ti
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
-
-def gallery_from_model(model, dataset, path, n=18, cols=6, title=None):
-    """Predicts the first ``n`` items of ``dataset`` with ``model`` and draws the grid.
-
-    Args:
-        model: ``nn.Layer`` in eval mode.
-        dataset: a dataset from ``paddle_repro.data.build_dataset`` (items are transformed
-            images; ``raw_images`` gives the pictures and ``class_names`` the names).
-        path: PNG path to write.
-
-    Returns:
-        dict(n, correct) of the drawn images.
-    """
-    from paddle_repro.report.inference import predict_arrays
-    n = min(n, len(dataset))
-    items = [dataset[i] for i in range(n)]
-    x = np.stack([np.asarray(im, dtype="float32") for im, _ in items])
-    labels = np.array([int(np.asarray(lab).reshape(-1)[0]) for _, lab in items])
-    probs = predict_arrays(model, x)
-    pred = probs.argmax(axis=1)
-    raw = dataset.raw_images(list(range(n)))
-    plot_gallery(raw, pred, labels, dataset.class_names, path,
-                 probs=probs[np.arange(n), pred], cols=cols, title=title)
-    return {"n": int(n), "correct": int((pred == labels).sum())}

@@ -6,9 +6,11 @@
 :mod:`paddle_repro.report.stats` (|delta| < max of the two seed stds) marked in the table.
 """
 import csv
+import os
 
 from paddle_repro.report import stats
-from paddle_repro.report.runs import run_metrics
+from paddle_repro.report.flops import NOTE
+from paddle_repro.report.runs import read_json, run_metrics
 from paddle_repro.report.spec import COLUMNS
 
 _ACC = {"train_top1", "best_val_top1", "best_val_top1_nb", "final_val_top1",
@@ -147,7 +149,6 @@ def render_markdown(spec, table, header_lines=()):
         out.append("One seed per run: no seed-to-seed spread is measured, so no delta here can "
                    "be told apart from seed noise. Use `--seeds 42,43,44`.")
     if "flops" in cols:
-        from paddle_repro.report.flops import NOTE
         out += ["", NOTE]
     if spec.get("notebook_notes") or spec.get("notebook_hardware"):
         out += ["", "Notebook numbers are the notebook's own (copied from its printed output), "
@@ -187,9 +188,6 @@ def render_per_class(spec, results):
     Ours is read from each seed folder's ``per_class_acc.json`` (``confusion.write_confusion``)
     and averaged over seeds. Returns Markdown ('' when no run has notebook per-class numbers).
     """
-    import os
-
-    from paddle_repro.report.runs import read_json
     out = []
     for run in spec["runs"]:
         theirs = (run.get("notebook") or {}).get("per_class_acc")

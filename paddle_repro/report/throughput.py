@@ -4,7 +4,11 @@ Throughput is measured the notebooks' way by the trainer (whole eval loader, eva
 data loading included). Our bars and the notebook's come from different hardware, so the
 figure compares runs within one colour, never across.
 """
+import matplotlib
 import numpy as np
+
+matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+import matplotlib.pyplot as plt  # noqa: E402
 
 
 def plot_throughput(table, path):
@@ -14,9 +18,6 @@ def plot_throughput(table, path):
         table: the dict of ``table.build_table``.
         path: PNG path to write.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     rows = table["rows"]
     labels = [r["label"] for r in rows]
     ours = [r["mean"].get("throughput_img_s") for r in rows]  # None if not a table column

@@ -13,7 +13,7 @@ view has died. No reference counts are read.
 
 The pool holds as many buffers as were ever in flight at once (at most ``capacity``): for the
 CondConv recipe with 2 workers that can be several hundred MB, kept for the loader's life.
-It overlaps with ``paddle_repro/cpu_memory.py`` (glibc keeping freed memory), which the tools
+It overlaps with ``paddle_repro/process.py`` (glibc keeping freed memory), which the tools
 apply; the pool also works without it (``PADDLE_REPRO_KEEP_MEMORY=0``, no glibc, or the
 loader used from a user's own script) and keeps a batch's memory out of the shared heap.
 """

@@ -2,15 +2,50 @@
 
 ``write_run_outputs(run_dir)`` adds to a run folder, from its ``config.yaml`` and best
 checkpoint: ``report_extra.json`` (FLOPs), ``gallery.png``, ``confusion.png`` and
-``per_class_acc.json``. It never trains.
+``per_class_acc.json``. It never trains. The numbers (predictions, FLOPs) are computed here
+with the trained model; ``paddle_repro.report`` draws them and the tables read the files.
 
-FLOPs are counted at ``Global.image_shape`` for one image by :mod:`.flops` (paddle.flops'
-formulas; what is and is not counted is stated there and in the tables).
+FLOPs are counted at ``Global.image_shape`` for one image by
+:func:`paddle_repro.models.summary.count_flops` (paddle.flops' own per-layer rules, driven
+through our hooks because ``paddle.flops`` crashes on Paddle 3.x with NumPy 2, plus the
+project layers' ``CUSTOM_FLOPS``); what is and is not counted is ``report.flops.NOTE``.
 """
 import json
 import os
 
+import numpy as np
+
+from paddle_repro.inference.model import build_trained_model, find_checkpoint
+from paddle_repro.inference.predict import eval_dataset, predict_arrays, predict_loader
+from paddle_repro.models.summary import count_flops
+from paddle_repro.report.confusion import write_confusion
+from paddle_repro.report.flops import NOTE
+from paddle_repro.report.gallery import plot_gallery
 from paddle_repro.report.runs import RunError, read_config
+
+
+def gallery_from_model(model, dataset, path, n=18, cols=6, title=None):
+    """Predicts the first ``n`` items of ``dataset`` with ``model`` and draws the grid.
+
+    Args:
+        model: ``nn.Layer`` in eval mode.
+        dataset: a dataset from ``paddle_repro.data.build_dataset`` (items are transformed
+            images [C, H, W]; ``raw_images`` gives the pictures and ``class_names`` the names).
+        path: PNG path to write.
+
+    Returns:
+        dict(n, correct) of the drawn images.
+    """
+    n = min(n, len(dataset))
+    items = [dataset[i] for i in range(n)]
+    x = np.stack([np.asarray(im, dtype="float32") for im, _ in items])  # [n, C, H, W]
+    labels = np.array([int(np.asarray(lab).reshape(-1)[0]) for _, lab in items])
+    probs = predict_arrays(model, x)  # [n, num_classes]
+    pred = probs.argmax(axis=1)
+    raw = dataset.raw_images(list(range(n)))
+    plot_gallery(raw, pred, labels, dataset.class_names, path,
+                 probs=probs[np.arange(n), pred], cols=cols, title=title)
+    return {"n": int(n), "correct": int((pred == labels).sum())}
 
 
 def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False, figures=None):
@@ -31,11 +66,6 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False, figur
     Raises:
         RunError: no config.yaml or no checkpoint in the folder.
     """
-    from paddle_repro.report.confusion import write_confusion
-    from paddle_repro.report.flops import NOTE, count_flops
-    from paddle_repro.report.gallery import gallery_from_model
-    from paddle_repro.report.inference import (build_trained_model, eval_dataset,
-                                               find_checkpoint, predict_loader)
     cfg = read_config(run_dir)
     if cfg is None:
         raise RunError(f"{run_dir} has no config.yaml: not a run folder written by the trainer.")
@@ -51,7 +81,8 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False, figur
     done = {"checkpoint": checkpoint}
     extra_path = os.path.join(run_dir, "report_extra.json")
     if force or not os.path.isfile(extra_path):
-        extra = {"flops": count_flops(model, cfg["Global"]["image_shape"]),
+        flops, _uncounted_types = count_flops(model, tuple(cfg["Global"]["image_shape"]))
+        extra = {"flops": int(flops),
                  "flops_image_shape": list(cfg["Global"]["image_shape"]), "flops_note": NOTE}
         with open(extra_path, "w", encoding="utf-8") as f:
             json.dump(extra, f, indent=1)

@@ -1,42 +1,10 @@
-"""Load a trained model from a run folder and predict test images (for galleries, confusion).
-
-Report figures need predictions, not training: the model is built from the run's own
-resolved ``config.yaml`` (so the architecture matches the checkpoint) and loaded strictly
-with ``paddle_repro.models.load_weights``.
-"""
-import os
-
+"""Predictions of a trained model: on preprocessed arrays, or over the run's Eval loader."""
 import numpy as np
 import paddle
 import paddle.nn.functional as F
 
+from paddle_repro.data import build_dataset, build_loader
 from paddle_repro.report.runs import RunError
-
-CHECKPOINT_ORDER = ("best_model", "final_model", "latest")
-
-
-def find_checkpoint(run_dir):
-    """The checkpoint prefix the figures use: best, else final, else latest.
-
-    Raises:
-        RunError: the folder has none of them.
-    """
-    for name in CHECKPOINT_ORDER:
-        prefix = os.path.join(run_dir, name)
-        if os.path.isfile(prefix + ".pdparams"):
-            return prefix
-    raise RunError(f"{run_dir} holds no checkpoint ({', '.join(n + '.pdparams' for n in CHECKPOINT_ORDER)}); "
-                   "train the run first or pass a checkpoint explicitly.")
-
-
-def build_trained_model(cfg, checkpoint):
-    """Builds ``cfg["Arch"]`` and loads ``checkpoint`` strictly; returns it in eval mode."""
-    from paddle_repro.models import build_model, load_weights
-    arch = dict(cfg["Arch"])
-    model = build_model(arch.pop("name"), **arch)
-    load_weights(model, checkpoint)
-    model.eval()
-    return model
 
 
 @paddle.no_grad()
@@ -60,7 +28,6 @@ def predict_arrays(model, images, batch_size=64):
 
 def eval_dataset(cfg):
     """The run's test-split dataset with its Eval transforms (and its num_samples subset)."""
-    from paddle_repro.data import build_dataset
     return build_dataset(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test")
 
 
@@ -71,7 +38,6 @@ def predict_loader(model, cfg, seed=0):
     Returns:
         (pred [N] int64, labels [N] int64, num_classes).
     """
-    from paddle_repro.data import build_loader
     loader = build_loader(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test", seed)
     preds, labels, num_classes = [], [], None
     for images, target in loader:

@@ -11,7 +11,13 @@ the config's test data set, CIFAR-10's standard names (for ``cifar10``), else ``
 import json
 import os
 
+import cv2
 import numpy as np
+
+from paddle_repro.data import build_dataset
+from paddle_repro.data.transforms import build_transforms
+from paddle_repro.inference.model import build_trained_model
+from paddle_repro.inference.predict import predict_arrays
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck"]
@@ -24,7 +30,6 @@ class PredictError(RuntimeError):
 
 def load_image(path):
     """Reads an image file as uint8 RGB [H, W, 3] (grey and alpha are converted)."""
-    import cv2
     if not os.path.isfile(path):
         raise PredictError(f"Image {path} does not exist.")
     img = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, 3 channels, alpha dropped
@@ -35,9 +40,6 @@ def load_image(path):
 
 def preprocess(img, cfg):
     """Native-size resize (see module doc) then the Eval transforms; returns float32 [C,H,W]."""
-    import cv2
-
-    from paddle_repro.data.transforms import build_transforms
     size = NATIVE_SIZE.get(cfg["DataLoader"]["dataset"]["name"])
     if size and img.shape[:2] != (size, size):
         img = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
@@ -56,7 +58,6 @@ def class_names_for(cfg, checkpoint, num_classes):
             if names:
                 return list(names)
     try:
-        from paddle_repro.data import build_dataset
         return list(build_dataset(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"],
                                   "test").class_names)
     except Exception:  # data file absent offline: names are a convenience, not a requirement
@@ -77,7 +78,6 @@ def predict_files(cfg, paths, topk=5):
     Returns:
         list of (path, [(class name, probability), ...]) best first.
     """
-    from paddle_repro.report.inference import build_trained_model, predict_arrays
     checkpoint = cfg["Global"].get("checkpoint")
     if not checkpoint:
         raise PredictError("No checkpoint: pass -o Global.checkpoint=<run dir>/best_model.pdparams")

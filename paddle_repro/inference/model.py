@@ -1,0 +1,34 @@
+"""The trained model of a run folder: which checkpoint, and the network it belongs to.
+
+The model is built from the run's own resolved ``config.yaml`` (so the architecture matches
+the checkpoint) and loaded strictly with ``paddle_repro.models.load_weights``.
+"""
+import os
+
+from paddle_repro.models import build_model, load_weights
+from paddle_repro.report.runs import RunError
+
+CHECKPOINT_ORDER = ("best_model", "final_model", "latest")
+
+
+def find_checkpoint(run_dir):
+    """The checkpoint prefix the figures use: best, else final, else latest.
+
+    Raises:
+        RunError: the folder has none of them.
+    """
+    for name in CHECKPOINT_ORDER:
+        prefix = os.path.join(run_dir, name)
+        if os.path.isfile(prefix + ".pdparams"):
+            return prefix
+    raise RunError(f"{run_dir} holds no checkpoint ({', '.join(n + '.pdparams' for n in CHECKPOINT_ORDER)}); "
+                   "train the run first or pass a checkpoint explicitly.")
+
+
+def build_trained_model(cfg, checkpoint):
+    """Builds ``cfg["Arch"]`` and loads ``checkpoint`` strictly; returns it in eval mode."""
+    arch = dict(cfg["Arch"])
+    model = build_model(arch.pop("name"), **arch)
+    load_weights(model, checkpoint)
+    model.eval()
+    return model
