@@ -4,6 +4,8 @@ Every such error type derives from ``UserError`` (besides the builtin it has alw
 callers catching ``ValueError`` / ``KeyError`` / ``RuntimeError`` keep working); the tools
 catch ``UserError``, so a new error type needs no table entry anywhere.
 """
+import contextlib
+import sys
 
 
 class UserError(Exception):
@@ -12,3 +14,19 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A config file or override is wrong; the message names the key, the file and a fix."""
+
+
+def user_error_message(err):
+    """``<TypeName>: <message>``, not wrapped: messages hold paths and commands to copy."""
+    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+    return f"{type(err).__name__}: {text}"
+
+
+@contextlib.contextmanager
+def user_errors():
+    """Turns a ``UserError`` into its paragraph on stderr and ``SystemExit(2)``, no traceback."""
+    try:
+        yield
+    except UserError as err:
+        print(user_error_message(err), file=sys.stderr)
+        raise SystemExit(2) from None

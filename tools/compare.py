@@ -17,7 +17,7 @@ from paddle_repro.inference.run_outputs import write_run_outputs  # noqa: E402
 from paddle_repro.report.compare import check_run_dirs, compare_runs  # noqa: E402
 from paddle_repro.report.machine import measured_on  # noqa: E402
 from paddle_repro.report.runs import load_run  # noqa: E402
-from paddle_repro.user_errors import user_errors  # noqa: E402
+from paddle_repro.errors import user_errors  # noqa: E402
 
 
 def main(argv=None):

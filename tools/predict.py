@@ -20,7 +20,7 @@ prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc 
 from paddle_repro.config import load_config  # noqa: E402
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
 from paddle_repro.inference.images import predict_files  # noqa: E402
-from paddle_repro.user_errors import user_errors  # noqa: E402
+from paddle_repro.errors import user_errors  # noqa: E402
 
 
 def main(argv=None):

@@ -22,7 +22,7 @@ prepare_process()  # first: cv2 before paddle, MKL's AVX2 kernels on AMD, glibc 
 
 from paddle_repro.engine.cli import add_override_argument, take_overrides  # noqa: E402
 from paddle_repro.reproduce import reproduce  # noqa: E402
-from paddle_repro.user_errors import user_errors  # noqa: E402
+from paddle_repro.errors import user_errors  # noqa: E402
 
 
 def parse_seeds(text):

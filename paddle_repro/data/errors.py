@@ -1,15 +1,16 @@
 """Errors a user can cause in the data layer (missing/corrupt files, offline download, a
 transform list that cannot be built)."""
+from ..errors import UserError
 
 
-class DataError(RuntimeError):
+class DataError(UserError, RuntimeError):
     """A data file is missing, corrupt, unofficial or cannot be downloaded.
 
     The message always names the file and says how to fix the problem.
     """
 
 
-class TransformConfigError(ValueError):
+class TransformConfigError(UserError, ValueError):
     """A transform entry or list cannot be built: unknown name, bad keyword arguments, or a
     list the chosen pipeline cannot run (``BatchedPipelineError`` is the batched kind)."""
 

@@ -1,5 +1,6 @@
 """The one exception of the deploy package: its message names the problem and the fix."""
+from ..errors import UserError
 
 
-class ExportError(RuntimeError):
+class ExportError(UserError, RuntimeError):
     """An export or inference request that cannot be honoured (bad folder, shape, checkpoint)."""

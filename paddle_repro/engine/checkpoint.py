@@ -26,12 +26,14 @@ import shutil
 
 import paddle
 
+from ..errors import UserError
+
 SUFFIXES = (".pdparams", ".pdopt", ".pdstates")
 PREV = ".prev"  # the previous checkpoint's files while a save switches: <prefix>.prev.pdparams
 log = logging.getLogger("paddle_repro")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError, RuntimeError):
     """A checkpoint is missing, truncated, inconsistent or unreadable."""
 
 

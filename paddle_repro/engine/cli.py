@@ -8,9 +8,8 @@ the exact command that resumes the run.
 import argparse
 import shlex
 import sys
-import textwrap
 
-from .checkpoint import CheckpointError
+from ..errors import UserError, user_error_message
 from .interrupt import TrainingDiverged, TrainingInterrupted
 
 
@@ -50,29 +49,6 @@ def parse_args(description, argv=None):
     return take_overrides(parser.parse_args(argv))
 
 
-def user_errors():
-    """Exception classes whose message is meant for the user (exit 2)."""
-    from ..config import ConfigError
-    from ..data import DataError
-    from ..models import WeightsError
-    errors = [ConfigError, DataError, WeightsError, CheckpointError]
-    from ..models import ModelArgumentError, UnknownModelError
-    errors += [UnknownModelError, ModelArgumentError]
-    for module, name in (("paddle_repro.data.transforms", "TransformConfigError"),
-                         ("paddle_repro.data.batched", "BatchedPipelineError"),
-                         ("paddle_repro.deploy", "ExportError")):
-        try:
-            errors.append(getattr(__import__(module, fromlist=[name]), name))
-        except (ImportError, AttributeError):
-            pass
-    return tuple(errors)
-
-
-def _paragraph(kind, err):
-    text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
-    return textwrap.fill(f"{kind}: {text}", width=100, break_long_words=False, break_on_hyphens=False)
-
-
 def resume_command(prefix, argv=None):
     """The command line that resumes this run from ``prefix``."""
     argv = list(sys.argv if argv is None else argv)
@@ -87,8 +63,8 @@ def run(main, argv=None):
         print(f"{err}\nResume with:\n  {resume_command(err.prefix, argv)}", file=sys.stderr)
         sys.exit(err.exit_code)
     except TrainingDiverged as err:
-        print(_paragraph("Training diverged", err), file=sys.stderr)
+        print(f"Training diverged: {err}", file=sys.stderr)  # unwrapped: it holds a command
         sys.exit(1)
-    except user_errors() as err:
-        print(_paragraph(type(err).__name__, err), file=sys.stderr)
+    except UserError as err:
+        print(user_error_message(err), file=sys.stderr)
         sys.exit(2)

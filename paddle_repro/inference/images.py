@@ -17,6 +17,7 @@ import numpy as np
 from paddle_repro.data import build_dataset
 from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.model import build_trained_model
+from paddle_repro.errors import UserError
 from paddle_repro.inference.predict import predict_arrays
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
@@ -24,7 +25,7 @@ CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
 NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "synthetic": 32}
 
 
-class PredictError(RuntimeError):
+class PredictError(UserError, RuntimeError):
     """An input image or checkpoint that cannot be used; the message names it."""
 
 

@@ -5,11 +5,12 @@ import sys
 from dataclasses import dataclass, field
 
 from ..config import dump_config
+from ..errors import UserError
 
 USER_ERROR = 2  # engine.cli exits 2 for config/data/weights errors: retrying cannot help
 
 
-class LaunchError(RuntimeError):
+class LaunchError(UserError, RuntimeError):
     """The launcher cannot run the jobs as asked; the message names the fix."""
 
 

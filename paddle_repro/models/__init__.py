@@ -11,6 +11,7 @@ from .resnet import (resnet18, resnet18_nam, resnet34, resnet34_nam, resnet50, r
                      resnet50_nam, resnet101, resnet101_nam, resnet152, resnet152_nam)
 from .shufflenet_v2 import (shufflenetv2_x0_5, shufflenetv2_x1_0, shufflenetv2_x1_5,
                             shufflenetv2_x2_0)
+from ..errors import UserError
 from ..suggest import closest
 from .errors import ModelArgumentError, check_arguments
 from .init import INITS
@@ -42,7 +43,7 @@ MODELS = {
 }
 
 
-class UnknownModelError(KeyError):
+class UnknownModelError(UserError, KeyError):
     """An ``Arch.name`` that is not in ``MODELS``; the message lists the valid names."""
 
     def __str__(self):  # KeyError would print the message inside quotes

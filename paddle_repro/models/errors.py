@@ -1,8 +1,9 @@
 """Errors a user can cause when naming or configuring a model, and the one argument check."""
+from ..errors import UserError
 from ..suggest import closest
 
 
-class ModelArgumentError(TypeError):
+class ModelArgumentError(UserError, TypeError):
     """An ``Arch`` keyword argument the builder does not accept; the message names it,
     the closest accepted one, and every accepted one. A ``TypeError`` so callers that
     catch the builtin keep working."""

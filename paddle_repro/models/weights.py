@@ -26,6 +26,7 @@ import numpy as np
 import paddle
 import paddle.nn as nn
 
+from ..errors import UserError
 from ..layers.nam import NOTEBOOK_KEY_MAP
 
 _MAX_LISTED = 15  # keys shown per category in an error message
@@ -35,7 +36,7 @@ _TORCH_BN = {".running_mean": "._mean", ".running_var": "._variance"}
 _OLD_SLOT, _SLOT = ".nam.", ".attention."
 
 
-class WeightsError(RuntimeError):
+class WeightsError(UserError, RuntimeError):
     """A weights file or state dict that cannot be loaded into the model as it is."""
 
 

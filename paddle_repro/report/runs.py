@@ -9,8 +9,10 @@ import os
 
 import yaml
 
+from ..errors import UserError
 
-class RunError(RuntimeError):
+
+class RunError(UserError, RuntimeError):
     """A run folder is missing a file or holds an unreadable one."""
 
 

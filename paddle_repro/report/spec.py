@@ -11,6 +11,8 @@ import re
 
 import yaml
 
+from ..errors import UserError
+
 # Every number a run can contribute to a table (see ``runs.run_metrics``).
 COLUMNS = {
     "train_top1": "train top-1",        # last epoch, accumulated in train mode (notebooks' way)
@@ -38,7 +40,7 @@ NOTEBOOK_KEYS = set(COLUMNS) | {"per_class_acc"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-class SpecError(ValueError):
+class SpecError(UserError, ValueError):
     """A table spec the user wrote is wrong; the message names the key, file and fix."""
 
 

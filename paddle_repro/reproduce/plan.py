@@ -11,10 +11,11 @@ import os
 
 from paddle_repro.config import load_config
 from paddle_repro.report.runs import read_config, read_json
+from paddle_repro.errors import UserError
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
 
 
-class ReproduceError(RuntimeError):
+class ReproduceError(UserError, RuntimeError):
     """A run folder cannot be reused as asked; the message names the folder and the fix."""
 
 
