@@ -222,3 +222,24 @@ def test_misleading_messages_now_say_what_is_wrong(tmp_path, capsys):
     cv2.imwrite(str(root / "train" / "cat" / "a.png"), np.zeros((8, 8, 3), np.uint8))
     with pytest.raises(DataError, match=r"class folder .*dog has no .* images"):
         build_dataset({"name": "image_folder", "root": str(root)}, {}, "train")
+
+
+def test_a_dead_peer_rank_gets_one_line_saying_who_and_how_to_resume(monkeypatch, capsys):
+    """Issue 16 item 11: rank 0 used to end with gloo's stack when rank 1 was killed."""
+    from paddle_repro.engine import cli
+    gloo = RuntimeError("[/paddle/third_party/gloo/gloo/transport/tcp/pair.cc:576] Read error "
+                        "[127.0.0.1]:21908: Connection reset by peer")  # seen with kill -9 of rank 1
+
+    def main():
+        raise gloo
+
+    monkeypatch.setattr(cli.runtime, "world_size", lambda: 2)
+    monkeypatch.setattr(cli.runtime, "rank", lambda: 0)
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(main)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 1 and len(err.strip().splitlines()) == 1
+    assert "rank 0 of 2 lost rank 1" in err and "Global.resume=auto" in err
+    monkeypatch.setattr(cli.runtime, "world_size", lambda: 1)  # single process: not that
+    with pytest.raises(RuntimeError, match="Connection reset"):
+        cli.run(main)

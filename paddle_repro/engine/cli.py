@@ -9,6 +9,7 @@ import argparse
 import shlex
 import sys
 
+from .. import runtime
 from ..errors import UserError, user_error_message
 from .interrupt import TrainingDiverged, TrainingInterrupted
 
@@ -55,6 +56,23 @@ def resume_command(prefix, argv=None):
     return " ".join(shlex.quote(a) for a in ["python"] + argv + ["-o", f"Global.resume={prefix}"])
 
 
+# what a collective raises when a peer process is gone (gloo on CPU, NCCL on GPU)
+PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "gloo", "NCCL")
+
+
+def peer_lost_message(err, rank, world_size):
+    """One line for a data-parallel rank whose peer died, or None if ``err`` is not that."""
+    text = str(err)
+    if world_size < 2 or not any(marker in text for marker in PEER_LOST):
+        return None
+    peer = f"rank {1 - rank}" if world_size == 2 else "another rank"
+    first = text.strip().splitlines()[-1][:200] if text.strip() else type(err).__name__
+    return (f"Data parallel: rank {rank} of {world_size} lost {peer}, which died (killed, out of "
+            f"memory or crashed; the launcher's log names it: 'Container rank K status failed'). "
+            f"[{first}] The checkpoints saved before are intact in Global.output_dir; resume "
+            "with the same launch command plus -o Global.resume=auto.")
+
+
 def run(main, argv=None):
     """Runs ``main()`` and maps known failures to messages and exit codes."""
     try:
@@ -68,3 +86,9 @@ def run(main, argv=None):
     except UserError as err:
         print(user_error_message(err), file=sys.stderr)
         sys.exit(2)
+    except RuntimeError as err:
+        message = peer_lost_message(err, runtime.rank(), runtime.world_size())
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        sys.exit(1)
