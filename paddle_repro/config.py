@@ -370,6 +370,28 @@ def dump_config(cfg, path):
     return path
 
 
+ABSENT = "(absent)"  # the value of a key one of two configs does not have
+
+
+def flatten_config(cfg, prefix=""):
+    """``{"Section.key": value}`` of a nested config (lists, e.g. transforms, are values)."""
+    flat = {}
+    for key, value in cfg.items():
+        if isinstance(value, dict):
+            flat.update(flatten_config(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def config_changes(a, b):
+    """``[(dotted key, value in a, value in b)]`` for every key whose value differs, sorted;
+    a key only one config has shows ``ABSENT`` on the other side."""
+    fa, fb = flatten_config(a), flatten_config(b)
+    return [(k, fa.get(k, ABSENT), fb.get(k, ABSENT)) for k in sorted(set(fa) | set(fb))
+            if fa.get(k, ABSENT) != fb.get(k, ABSENT)]
+
+
 def config_hash(cfg):
     """sha256[:12] of the canonical JSON of a resolved config (key order irrelevant)."""
     blob = json.dumps(cfg, sort_keys=True, separators=(",", ":"), ensure_ascii=True)

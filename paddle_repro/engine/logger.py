@@ -22,6 +22,11 @@ import os
 import re
 import sys
 
+from visualdl import LogWriter
+
+from .records import read_jsonl
+
+
 log = logging.getLogger("paddle_repro")
 
 VDL_FILE = "vdlrecords.train.log"
@@ -59,8 +64,7 @@ def run_display_name(output_dir):
 def _truncate_jsonl(path, keep):
     if not os.path.isfile(path):
         return
-    with open(path) as f:
-        records = [json.loads(line) for line in f if line.strip()]
+    records = read_jsonl(path)  # a line half-written by a killed run is dropped
     with open(path, "w") as f:
         for r in records:
             if keep(r):
@@ -94,12 +98,8 @@ class RunLogger:
                     os.remove(p)
         self._metrics = open(metrics, "a")
         self._steps = open(steps, "a")
-        try:
-            from visualdl import LogWriter
-            self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE,
-                                  display_name=run_display_name(output_dir))
-        except ImportError:
-            log.warning("visualdl is not installed; VisualDL logs are skipped (pip install visualdl).")
+        self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE,
+                              display_name=run_display_name(output_dir))
 
     def _scalar(self, tag, value, step):
         if self._vdl is not None and value is not None:
@@ -144,9 +144,3 @@ class RunLogger:
         if self._vdl is not None:
             self._vdl.close()
             self._vdl = None
-
-
-def read_jsonl(path):
-    """All records of a JSON-lines file."""
-    with open(path) as f:
-        return [json.loads(line) for line in f if line.strip()]

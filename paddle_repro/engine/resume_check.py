@@ -16,6 +16,7 @@ Checkpoints written before configs were saved in them (no ``config`` key) are no
 """
 import logging
 
+from ..config import ABSENT, config_changes
 from ..errors import ConfigError
 
 log = logging.getLogger("paddle_repro")
@@ -31,26 +32,6 @@ MAY_CHANGE = (
     # the Eval split is read, never trained on: its batch size changes no weight
     "DataLoader.Eval.batch_size",
 )
-
-
-def _flatten(cfg, prefix=""):
-    """{"Section.key": value} of a nested config (lists are values)."""
-    flat = {}
-    for key, value in cfg.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict) and value and key != "transforms":
-            flat.update(_flatten(value, path + "."))
-        else:
-            flat[path] = value
-    return flat
-
-
-def config_changes(saved, new):
-    """[(key, saved value, new value)] for every key whose value differs (sorted by key)."""
-    a, b = _flatten(saved), _flatten(new)
-    missing = object()
-    return [(k, a.get(k, missing), b.get(k, missing)) for k in sorted(set(a) | set(b))
-            if a.get(k, missing) != b.get(k, missing)]
 
 
 def check_resume_config(saved, new, prefix, epochs_done):
@@ -94,5 +75,4 @@ def check_resume_config(saved, new, prefix, epochs_done):
 
 
 def _show(value):
-    return "(absent)" if not isinstance(value, (str, int, float, bool, list, dict, type(None))) \
-        else repr(value)
+    return value if value is ABSENT else repr(value)

@@ -18,7 +18,7 @@ import os
 from .. import runtime
 from ..config import config_hash
 from ..models import count_params
-from .logger import read_jsonl
+from .records import read_jsonl
 
 
 _VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb",

@@ -28,9 +28,10 @@ from . import checkpoint, run_folder
 from .curves import plot_curves
 from .evaluate import evaluate, loader_throughput
 from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
-from .logger import RunLogger, read_jsonl
+from .logger import RunLogger
 from .loop import train_one_epoch
 from .notebook_metrics import notebook_val_metrics
+from .records import read_jsonl
 from .resume_check import check_resume_config
 from .run import build_run
 from .run_files import clear_run_derived_files

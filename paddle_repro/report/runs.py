@@ -9,6 +9,7 @@ import os
 
 import yaml
 
+from ..engine.records import read_jsonl
 from ..errors import UserError
 
 
@@ -27,26 +28,6 @@ def read_json(path):
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise RunError(f"{path} is not valid JSON ({err}); the run was probably interrupted "
                        "while writing it. Re-run the training to rewrite it.") from None
-
-
-def read_jsonl(path):
-    """Parses a JSON-lines file into a list of dicts (a truncated last line is skipped)."""
-    if not os.path.isfile(path):
-        return []
-    rows = []
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().splitlines()
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines) - 1:  # a run killed mid-write leaves half a line; ignore it
-                break
-            raise RunError(f"{path}, line {i + 1}: not valid JSON. Delete the run folder "
-                           "and train again.") from None
-    return rows
 
 
 def read_config(run_dir):

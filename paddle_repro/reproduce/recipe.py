@@ -7,6 +7,8 @@ Keys that cannot change a run's numbers are ignored: ``Global.output_dir``,
 import hashlib
 import json
 
+from paddle_repro.config import config_changes, config_hash
+
 _VOLATILE = ("output_dir", "resume", "progress_bar", "overwrite")
 _VOLATILE_SPLIT = ("num_workers",)  # DataLoader.Train/Eval keys that do not change numbers
 
@@ -40,21 +42,10 @@ def _comparable(cfg):
 
 
 def recipe_hash(cfg):
-    """sha256[:12] of the resolved config without output_dir / resume / progress_bar."""
-    text = json.dumps(_comparable(cfg), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
-
-
-def _flatten(d, prefix=""):
-    if isinstance(d, dict):
-        out = {}
-        for k, v in d.items():
-            out.update(_flatten(v, f"{prefix}{k}."))
-        return out
-    return {prefix[:-1]: d}
+    """``config_hash`` of the resolved config without the keys that cannot change numbers."""
+    return config_hash(_comparable(cfg))
 
 
 def config_diff(a, b):
     """Dotted keys whose values differ between two configs (volatile keys ignored)."""
-    fa, fb = _flatten(_comparable(a)), _flatten(_comparable(b))
-    return sorted(k for k in set(fa) | set(fb) if fa.get(k, "<absent>") != fb.get(k, "<absent>"))
+    return [key for key, _, _ in config_changes(_comparable(a), _comparable(b))]
