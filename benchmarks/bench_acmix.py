@@ -15,6 +15,9 @@ Prints markdown tables with the ratios and the thread settings. The machine may 
 read the ratios, which are measured in the same run, not the absolute times. A ">=" marks
 a memory value that is only a lower bound (Paddle 2.6 cannot reset the allocator peak).
 ``acmix_rows(quick)`` returns the layer rows (dicts) for ``benchmarks/bench_layers.py``.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import os

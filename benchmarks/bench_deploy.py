@@ -7,6 +7,9 @@ Per model (random init, 10 classes, the input size it needs): dygraph eval under
 the Paddle Inference predictor without oneDNN, and with oneDNN, at each batch size, all in
 one run. The three are timed alternately ``--repeats`` times (one forward each, after a
 warm-up) and the medians reported, because the machine may be shared.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import os

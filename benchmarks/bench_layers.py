@@ -17,6 +17,9 @@ the repository root or ``benchmarks/`` (weights must depend only on the seed, so
 gets the same numbers), and add a ``Suite`` to ``SUITES`` (or call ``add_suite`` from your
 own script before ``run``). The first variant is the reference the others are compared to.
 Layers whose module is missing are skipped with a message.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import importlib

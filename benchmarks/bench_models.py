@@ -14,6 +14,9 @@ Measures, in ONE process so the ratios share the machine's state:
 
 Timing: warm-up steps, then the median of repeats (min and max kept). The machine may be
 shared; read ratios, not absolute numbers. Run ``python tools/benchmark.py --only models``.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import json

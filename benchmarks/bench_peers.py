@@ -14,6 +14,9 @@ the import); rounds alternate which framework goes first. A child times training
 warm-up, and reports its medians. Ratio = our img/s / PyTorch img/s per round; the table
 gives the median over rounds with the min-max. torch is optional: without it the script
 says so and exits.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import importlib.util

@@ -28,6 +28,9 @@ for ``batched``), which a full 50,000-image epoch amortises; prefer workers 0 fo
 Images: the real CIFAR-10 sample in ``../shared/data`` when present, else a synthetic
 CIFAR-format archive; all recipes' inputs are 32x32 RGB, so the NAM (CIFAR-100) recipe is
 timed on the same images.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import sys

@@ -7,6 +7,9 @@ Variants (all compute the notebook's numbers; ``tests/test_shufflenet_fast.py``)
 ``fast`` (one split op + stack-shuffle), and each under ``paddle.jit.to_static``. Training
 steps (forward, cross-entropy, backward, Momentum step) at batch 128, 32x32, timed
 round-robin; ratios are the median of per-round ratios to the baseline, with the min-max.
+
+Paddle and the package are imported inside functions on purpose: ``harness.configure_threads``
+must set the thread and MKL variables before Paddle's first import (harness.py).
 """
 import argparse
 import sys

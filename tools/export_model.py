@@ -17,6 +17,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__)))) 
 # images are decoded; importing it first is harmless everywhere.
 import cv2  # noqa: E402,F401
 
+from paddle_repro.config import load_config  # noqa: E402
+from paddle_repro.deploy.export import export_model  # noqa: E402
+from paddle_repro.deploy.onnx import convert  # noqa: E402  (needs the [onnx] extra only when called)
 from paddle_repro.engine.cli import parse_args, run  # noqa: E402
 
 
@@ -27,15 +30,12 @@ def main(argv=None):
     args = parse_args(__doc__.split("\n")[0] + " (add --onnx for model.onnx)", rest)
 
     def _main():
-        from paddle_repro.config import load_config
-        from paddle_repro.deploy.export import export_model
         out = export_model(load_config(args.config, args.override))
         print(f"Exported {out['name']} for inputs [N, {', '.join(map(str, out['image_shape']))}] "
               f"(predictor vs dygraph max |diff| {out['max_abs_diff']:.3g}):")
         for path in out["files"]:
             print(f"  {path}")
         if ns.onnx:
-            from paddle_repro.deploy.onnx import convert
             res = convert(out["folder"])
             print(f"  {res['path']} (onnxruntime vs Paddle Inference max |diff| {res['max_abs_diff']:.3g})")
 

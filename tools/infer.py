@@ -16,6 +16,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 import cv2  # noqa: E402,F401  (before paddle: see paddle_repro/process.py)
 
+from paddle_repro.deploy.inputs import list_images  # noqa: E402
+from paddle_repro.deploy.predictor import InferenceModel  # noqa: E402
 from paddle_repro.engine.cli import run  # noqa: E402
 
 
@@ -39,8 +41,6 @@ def main(argv=None):
     args = parse(argv)
 
     def _main():
-        from paddle_repro.deploy.inputs import list_images
-        from paddle_repro.deploy.predictor import InferenceModel
         model = InferenceModel(args.model_dir, args.device, args.threads, args.onednn)
         results = model.predict_files(list_images(args.input), args.topk, args.batch_size)
         for res in results:

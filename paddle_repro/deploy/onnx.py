@@ -13,6 +13,7 @@ import sys
 import numpy as np
 
 from .errors import ExportError
+from .predictor import InferenceModel
 from .files import PARAMS_FILE, program_file
 from .meta import read_meta
 
@@ -57,7 +58,6 @@ def convert(folder, opset=OPSET, timeout=600):
         raise ExportError(f"paddle2onnx could not convert {name} ({os.path.basename(program)}, opset "
                           f"{opset}): {_last_error_line(proc.stderr + proc.stdout)}. The Paddle "
                           "export in this folder is unaffected; use it with tools/infer.py.")
-    from .predictor import InferenceModel
     paddle_model = InferenceModel(folder)
     try:
         session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])

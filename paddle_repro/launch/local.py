@@ -10,13 +10,14 @@ import os
 import subprocess
 import time
 
+import paddle
+
 from .jobs import JobFailed, failure_message, package_root, should_retry
 from .status import StatusLine
 
 
 def _gpu_count():
     try:
-        import paddle
         if paddle.device.is_compiled_with_cuda():
             return paddle.device.cuda.device_count()
     except Exception:  # no usable CUDA runtime: a CPU machine

@@ -11,7 +11,7 @@ a worker that cannot write there fails with a message naming the path.
 import os
 import sys
 
-from .jobs import JobFailed, LaunchError, failure_message, package_root, should_retry
+from .jobs import JobFailed, LaunchError, failure_message, package_root, run_attempt, should_retry
 from .status import StatusLine
 
 CANNOT_WRITE = 3  # the attempt's own code: the worker cannot write the run folder
@@ -19,7 +19,6 @@ CANNOT_WRITE = 3  # the attempt's own code: the worker cannot write the run fold
 
 def _attempt(argv_tail, run_dir, log_path, env):
     """One training attempt on a Ray worker; returns (exit code, message)."""
-    from .jobs import run_attempt
     for folder in (os.path.dirname(os.path.abspath(run_dir)), os.path.dirname(os.path.abspath(log_path))):
         try:
             os.makedirs(folder, exist_ok=True)
