@@ -14,6 +14,7 @@ import paddle.vision.transforms.functional as F
 import pytest
 
 from paddle_repro.data import batched as B
+from paddle_repro.data.loader import build_loader
 from tests.reference.notebook_nam_transforms import NotebookRandomApply, NotebookToArray
 
 RNG = np.random.default_rng(0)
@@ -221,13 +222,12 @@ def test_worker_error_reaches_the_caller():
 
 
 def test_build_batched_loader_matches_paddle_pipeline_on_eval(cifar10_tarball):
-    data = pytest.importorskip("paddle_repro.data.loader", reason="data layer not landed yet")
     dataset_cfg = {"name": "cifar10", "data_file": cifar10_tarball, "allow_unofficial": True}
     split = {"batch_size": 16, "shuffle": False, "drop_last": False, "num_workers": 0,
              "num_samples": None, "mixup_alpha": 0.0, "pipeline": "paddle",
              "transforms": [{"Resize": {"size": [40, 40]}}, {"ToTensor": None}, NORM]}
-    ref = data.build_loader(dataset_cfg, split, "test", seed=0)
-    ours = data.build_loader(dataset_cfg, dict(split, pipeline="batched"), "test", seed=0)
+    ref = build_loader(dataset_cfg, split, "test", seed=0)
+    ours = build_loader(dataset_cfg, dict(split, pipeline="batched"), "test", seed=0)
     assert isinstance(ours, B.BatchedLoader)
     assert len(ours) == len(ref)
     for (xa, ya), (xb, yb) in zip(ours, ref):
