@@ -284,7 +284,7 @@ def thread_markdown(res):
 
 
 def markdown(res):
-    """Tables for docs/performance.md."""
+    """Tables for benchmarks/RESULTS.md."""
     lines = ["| model | input | batch | optimizer | train img/s (min-max) | inference img/s | "
              "GMAC/img (paddle.flops) | train GFLOP/s | share of matmul peak |",
              "|---|---|---|---|---|---|---|---|---|"]

@@ -164,7 +164,7 @@ def _spread(row):
 
 
 def markdown(res):
-    """Tables for docs/performance.md."""
+    """Tables for benchmarks/RESULTS.md."""
     lines = [f"Images: {res['data']}, {res['num_samples']} per pass; rates are medians of "
              f"passes; ratios are medians of the per-round ratios (each round runs every path "
              f"once, back to back), with their min-max.", "",

@@ -1,4 +1,4 @@
-"""Write measured tables into docs/performance.md between markers, keeping hand-written text.
+"""Write measured tables into benchmarks/RESULTS.md between markers, keeping hand-written text.
 
 Everything between a block's ``BEGIN`` and ``END`` markers is replaced on each
 ``tools/benchmark.py --write-docs`` run; everything outside is left alone. The main block

@@ -11,7 +11,7 @@
    *vendor*: on an AMD CPU it runs a generic SSE path even when the CPU has AVX2 and FMA. The
    undocumented but long-standing switch ``MKL_DEBUG_CPU_TYPE=5`` makes it dispatch the AVX2
    kernels (newer MKLs ignore it; Intel CPUs never need it). Measured on this project's
-   2-core AMD EPYC, one thread (docs/performance.md): float32 matmuls about 2.5x faster,
+   2-core AMD EPYC, one thread (benchmarks/RESULTS.md): float32 matmuls about 2.5x faster,
    AlexNet and ResNet50 training steps about 2x. Results differ from the stock path only by
    float rounding (another summation order inside sgemm). MKL reads the variable at its
    first call, so it must be set before the first matmul (after ``import paddle`` is fine).
@@ -24,7 +24,7 @@
    same memory again -- slow and jittery on the VMs we measure on. ``M_MMAP_MAX = 0`` (large
    blocks from the heap; glibc still falls back to ``mmap`` when the heap cannot grow) and
    ``M_TRIM_THRESHOLD = 1 GiB`` (the heap's free top is returned only beyond 1 GiB) make the
-   next step reuse mapped pages. Measured (docs/performance.md, 1 thread): an
+   next step reuse mapped pages. Measured (benchmarks/RESULTS.md, 1 thread): an
    AlexNet-CondConv step at batch 64 took 792-796 ms instead of 1006-1067 ms; ResNet50-NAM
    and AlexNet-ACmix steps were unchanged within the noise. The cost: up to 1 GiB kept, and
    peak RSS is not given back until exit. Results are unchanged.

@@ -8,7 +8,7 @@
 needs ``pip install torch``, which nothing else uses).
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
-command and the environment into docs/performance.md between its markers. Logic lives in
+command and the environment into benchmarks/RESULTS.md between its markers. Logic lives in
 benchmarks/ (bench_layers.py, bench_models.py, bench_pipeline.py, perf_docs.py).
 """
 import argparse
@@ -32,7 +32,7 @@ def main(argv=None):
     harness.add_machine_args(p)
     p.add_argument("--only", default=",".join(PARTS), help="subset of " + ", ".join(PARTS))
     p.add_argument("--workers", default="0", help="pipeline: loader worker counts, e.g. 0,2")
-    p.add_argument("--write-docs", action="store_true", help="update docs/performance.md")
+    p.add_argument("--write-docs", action="store_true", help="update benchmarks/RESULTS.md")
     p.add_argument("--docs-block", help="with --write-docs: a named block (default: the main one)")
     p.add_argument("--json", help="also write all results to this JSON file")
     p.add_argument("--peers", action="store_true",
@@ -93,9 +93,9 @@ def main(argv=None):
     if args.write_docs:
         import perf_docs
         cmd = "python tools/benchmark.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        perf_docs.write(os.path.join(ROOT, "docs", "performance.md"),
+        perf_docs.write(os.path.join(ROOT, "benchmarks", "RESULTS.md"),
                         perf_docs.measured_block(cmd.strip(), env_lines, sections, args.docs_block))
-        print("\nwrote docs/performance.md")
+        print("\nwrote benchmarks/RESULTS.md")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"env": env, **results}, f, indent=1, default=str)

@@ -24,7 +24,7 @@ of the notebooks and drops the per-image overhead:
 * ``num_workers > 0`` builds batches in that many background threads (cv2 and numpy
   release the GIL), in order, ``num_workers + 2`` batches ahead.
 
-Deviations from the per-image ``pipeline: paddle`` path (documented in docs/performance.md):
+Deviations from the per-image ``pipeline: paddle`` path (documented in benchmarks/RESULTS.md):
 
 * Random parameters come from a numpy ``Generator`` rather than Python's ``random`` /
   the global numpy state, so a batched run sees the same *distributions*, not the same draws.
