@@ -16,9 +16,9 @@ against its signature by ``paddle_repro.models.build_model``) and each transform
 from collections import namedtuple
 
 from .data.datasets import DATASETS
-from .engine.losses import LOSSES
+from .engine.losses import LOSS_DEFAULTS, LOSSES
 from .engine.notebook_metrics import NOTEBOOK_VAL
-from .engine.optim import OPTIMIZERS, PLATEAU_METRICS, SCHEDULES
+from .engine.optim import LR_DEFAULTS, OPTIMIZER_DEFAULTS, OPTIMIZERS, PLATEAU_METRICS, SCHEDULES
 
 Field = namedtuple("Field", ["types", "default", "doc", "choices"])
 Field.__new__.__defaults__ = (None,)
@@ -64,44 +64,49 @@ ARCH = {
     # every other key: keyword argument of the builder (open section)
 }
 
+# the registries' own defaults (engine/losses.py, engine/optim.py), shown here
+_LOSS, _LR, _OPT = LOSS_DEFAULTS, LR_DEFAULTS, OPTIMIZER_DEFAULTS
+
 LOSS = {
-    "name": Field((str,), "cross_entropy", " | ".join(LOSSES) + ".", tuple(LOSSES)),
-    "smoothing": Field(NUM, 0.1, "label_smoothing: (1-s)*NLL + s*mean(-log p) (notebooks' form)."),
+    "name": Field((str,), _LOSS["name"], " | ".join(LOSSES) + ".", tuple(LOSSES)),
+    "smoothing": Field(NUM, _LOSS["smoothing"],
+                       "label_smoothing: (1-s)*NLL + s*mean(-log p) (notebooks' form)."),
 }
 
 LR = {
-    "name": Field((str,), "constant", " | ".join(SCHEDULES) + ".", tuple(SCHEDULES)),
-    "learning_rate": Field(NUM, 0.1, "Base learning rate."),
-    "by": Field((str,), "epoch", "Step the schedule once per `step` (batch) or per `epoch`.",
+    "name": Field((str,), _LR["name"], " | ".join(SCHEDULES) + ".", tuple(SCHEDULES)),
+    "learning_rate": Field(NUM, _LR["learning_rate"], "Base learning rate."),
+    "by": Field((str,), _LR["by"], "Step the schedule once per `step` (batch) or per `epoch`.",
                 ("step", "epoch")),
-    "milestones": Field((list,), [30, 60, 90], "multistep: epochs/steps where lr *= gamma."),
-    "gamma": Field(NUM, 0.1, "multistep: decay factor."),
-    "T_max": Field((int, str), "auto", "cosine: period in schedule units; `auto` = whole run."),
-    "eta_min": Field(NUM, 0.0, "cosine: minimum lr."),
-    "warmup_steps": Field((int,), 0, "LinearWarmup over N batches (always stepped per batch), "
-                          "then the wrapped schedule continues with its own `by`."),
-    "warmup_start_lr": Field(NUM, 0.0, "LinearWarmup start value."),
-    "warmup_epochs": Field((int,), 0, "LinearWarmup over N epochs (= N * batches per epoch "
-                           "steps); exclusive with warmup_steps."),
-    "metric": Field((str,), "train_loss", "plateau: metric fed to ReduceOnPlateau each epoch "
+    "milestones": Field((list,), _LR["milestones"], "multistep: epochs/steps where lr *= gamma."),
+    "gamma": Field(NUM, _LR["gamma"], "multistep: decay factor."),
+    "T_max": Field((int, str), _LR["T_max"], "cosine: period in schedule units; `auto` = whole run."),
+    "eta_min": Field(NUM, _LR["eta_min"], "cosine: minimum lr."),
+    "warmup_steps": Field((int,), _LR["warmup_steps"], "LinearWarmup over N batches (always stepped "
+                          "per batch), then the wrapped schedule continues with its own `by`."),
+    "warmup_start_lr": Field(NUM, _LR["warmup_start_lr"], "LinearWarmup start value."),
+    "warmup_epochs": Field((int,), _LR["warmup_epochs"], "LinearWarmup over N epochs (= N * batches "
+                           "per epoch steps); exclusive with warmup_steps."),
+    "metric": Field((str,), _LR["metric"], "plateau: metric fed to ReduceOnPlateau each epoch "
                     f"({' | '.join(PLATEAU_METRICS)}).", PLATEAU_METRICS),
-    "mode": Field((str,), "min", "plateau: min | max.", ("min", "max")),
-    "factor": Field(NUM, 0.1, "plateau: lr *= factor on a plateau."),
-    "patience": Field((int,), 10, "plateau: epochs without improvement before decaying."),
-    "threshold": Field(NUM, 1e-4, "plateau: relative improvement that counts."),
-    "cooldown": Field((int,), 0, "plateau: epochs to wait after a decay."),
-    "min_lr": Field(NUM, 0.0, "plateau: lower bound of the lr."),
+    "mode": Field((str,), _LR["mode"], "plateau: min | max.", ("min", "max")),
+    "factor": Field(NUM, _LR["factor"], "plateau: lr *= factor on a plateau."),
+    "patience": Field((int,), _LR["patience"], "plateau: epochs without improvement before decaying."),
+    "threshold": Field(NUM, _LR["threshold"], "plateau: relative improvement that counts."),
+    "cooldown": Field((int,), _LR["cooldown"], "plateau: epochs to wait after a decay."),
+    "min_lr": Field(NUM, _LR["min_lr"], "plateau: lower bound of the lr."),
 }
 
 OPTIMIZER = {
-    "name": Field((str,), "momentum", " | ".join(OPTIMIZERS) + ".", tuple(OPTIMIZERS)),
-    "momentum": Field(NUM, 0.9, "momentum: momentum factor."),
-    "use_nesterov": Field((bool,), False, "momentum: Nesterov update."),
-    "beta1": Field(NUM, 0.9, "adam: beta1."),
-    "beta2": Field(NUM, 0.999, "adam: beta2."),
-    "epsilon": Field(NUM, 1e-8, "adam: epsilon."),
-    "weight_decay": Field(NUM, 0.0, "L2 weight decay passed to the optimizer as the notebooks did."),
-    "grad_clip": Field(NUM + (NONE,), None, "Clip the global gradient norm (null: off)."),
+    "name": Field((str,), _OPT["name"], " | ".join(OPTIMIZERS) + ".", tuple(OPTIMIZERS)),
+    "momentum": Field(NUM, _OPT["momentum"], "momentum: momentum factor."),
+    "use_nesterov": Field((bool,), _OPT["use_nesterov"], "momentum: Nesterov update."),
+    "beta1": Field(NUM, _OPT["beta1"], "adam: beta1."),
+    "beta2": Field(NUM, _OPT["beta2"], "adam: beta2."),
+    "epsilon": Field(NUM, _OPT["epsilon"], "adam: epsilon."),
+    "weight_decay": Field(NUM, _OPT["weight_decay"], "L2 weight decay passed to the optimizer as the "
+                          "notebooks did."),
+    "grad_clip": Field(NUM + (NONE,), _OPT["grad_clip"], "Clip the global gradient norm (null: off)."),
     "lr": LR,  # nested section
 }
 

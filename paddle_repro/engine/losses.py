@@ -55,6 +55,7 @@ class LabelSmoothingCrossEntropy(nn.Layer):
         return _reduce(per_sample, reduction)
 
 
+LOSS_DEFAULTS = {"name": "cross_entropy", "smoothing": 0.1}  # shown by config_schema.LOSS
 LOSSES = {
     "cross_entropy": lambda cfg: CrossEntropy(),
     "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg["smoothing"]),
@@ -71,9 +72,7 @@ def build_loss(loss_cfg):
     Returns:
         An ``nn.Layer`` called as ``loss(logits [N, K], labels [N]) -> scalar``.
     """
-    # late: config_schema takes its name choices from LOSSES defined here
-    from ..config_schema import LOSS
-    loss_cfg = {**{k: f.default for k, f in LOSS.items()}, **loss_cfg}
+    loss_cfg = {**LOSS_DEFAULTS, **loss_cfg}
     name = loss_cfg["name"]
     if name not in LOSSES:
         raise ValueError(f"Unknown Loss.name {name!r}; valid names: {', '.join(LOSSES)}.")

@@ -26,20 +26,22 @@ from paddle.optimizer import lr as lr_sched
 from ..errors import ConfigError
 
 PLATEAU_METRICS = ("train_loss", "val_loss", "val_top1")
+# The defaults of Optimizer.lr and Optimizer (config_schema.py shows them in its fields).
+LR_DEFAULTS = {"name": "constant", "learning_rate": 0.1, "by": "epoch", "milestones": [30, 60, 90],
+               "gamma": 0.1, "T_max": "auto", "eta_min": 0.0, "warmup_steps": 0,
+               "warmup_start_lr": 0.0, "warmup_epochs": 0, "metric": "train_loss", "mode": "min",
+               "factor": 0.1, "patience": 10, "threshold": 1e-4, "cooldown": 0, "min_lr": 0.0}
+OPTIMIZER_DEFAULTS = {"name": "momentum", "momentum": 0.9, "use_nesterov": False, "beta1": 0.9,
+                      "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0, "grad_clip": None}
 
 
 def _cfg_error(msg):
     return ConfigError(msg)
 
 
-def _with_defaults(section, cfg):
-    """``cfg`` over the schema's defaults for ``section`` (``"LR"`` or ``"OPTIMIZER"``), so
-    builders called with a partial dict (tests, scripts) use the documented defaults."""
-    # late: config_schema takes its name choices from SCHEDULES / OPTIMIZERS defined here
-    from .. import config_schema
-    fields = getattr(config_schema, section)
-    defaults = {k: f.default for k, f in fields.items()
-                if isinstance(f, config_schema.Field) and f.default is not config_schema.REQUIRED}
+def _with_defaults(defaults, cfg):
+    """``cfg`` over ``defaults``, so builders called with a partial dict (tests, scripts)
+    use the documented defaults."""
     return {**defaults, **cfg}
 
 
@@ -147,7 +149,7 @@ def build_lr(lr_cfg, epochs, steps_per_epoch):
         epochs: number of training epochs.
         steps_per_epoch: optimizer steps (batches) per epoch.
     """
-    lr_cfg = _with_defaults("LR", lr_cfg)
+    lr_cfg = _with_defaults(LR_DEFAULTS, lr_cfg)
     name = lr_cfg["name"]
     if name not in SCHEDULES:
         raise _cfg_error(f"Unknown Optimizer.lr.name {name!r}; valid: {', '.join(SCHEDULES)}.")
@@ -191,7 +193,7 @@ def build_optimizer(opt_cfg, params, scheduler):
         params: the model's parameters.
         scheduler: ``LRController.scheduler`` (an ``LRScheduler`` or a float).
     """
-    opt_cfg = _with_defaults("OPTIMIZER", opt_cfg)
+    opt_cfg = _with_defaults(OPTIMIZER_DEFAULTS, opt_cfg)
     name = opt_cfg["name"]
     if name not in OPTIMIZERS:
         raise _cfg_error(f"Unknown Optimizer.name {name!r}; valid: {', '.join(OPTIMIZERS)}.")
