@@ -20,3 +20,18 @@ def test_resume_counts_only_trained_batches(monkeypatch):
     r = rates.TrainRate(first_batch=50)  # batches 0-49 were skipped, not trained
     ips, eta = r.update(51, 64, 100)
     assert ips == 32.0 and eta == 48 * 1.0
+
+
+def test_projection_is_printed_once_after_the_warm_up_batch(monkeypatch):
+    """Issue 19: train.py says early how long the whole run will take."""
+    from paddle_repro.engine import projection as proj
+    clock = iter([10.0, 12.0])  # t0 after batch 0, then after batch 4: 0.5 s/batch
+    monkeypatch.setattr(proj.time, "perf_counter", lambda: next(clock))
+    p = proj.Projection(epochs_left=3, total=100, after=4)
+    assert [p.update(i) for i in range(4)] == [None] * 4
+    message = p.update(4)
+    assert "0.500 s/batch over batches 2-5" in message
+    assert "0:00:50 per epoch" in message  # 100 batches x 0.5 s
+    assert "about 0:02:28 for the 3 epoch(s) left" in message  # 95 x 0.5 + 2 x 50 = 147.5 s
+    assert p.update(5) is None
+    assert proj.Projection(epochs_left=1, total=1).update(0) is None  # nothing to time

@@ -99,7 +99,7 @@ class EpochOutcome:
     last_lr: float      # the lr of the epoch's last batch (the epoch record reports it)
 
 
-def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step):
+def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step, projection=None):
     """Trains one epoch (1-based ``epoch``), continuing after ``stats.batches`` batches.
 
     Args:
@@ -112,6 +112,7 @@ def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step):
             batches they count are drawn from the loader (same order and augmentation RNG)
             but not trained on.
         global_step: batches trained over the run before this call.
+        projection: a ``Projection`` (the first epoch this process trains) or None.
 
     Returns:
         ``EpochOutcome``; ``stats`` holds the epoch's sums.
@@ -176,6 +177,9 @@ def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step):
         stats.n += bs
         stats.batches = i + 1
         seen += bs
+        message = projection.update(i) if projection is not None else None
+        if message:
+            log.info(message)
         if i % run.log_interval == 0:  # the notebooks sampled batch_id % 10 == 0
             logger.step(step, epoch, value, last_lr, *_batch_topk(logits, target, run.topk))
             if not run.progress_bar:

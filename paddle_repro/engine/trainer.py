@@ -31,6 +31,7 @@ from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger
 from .loop import train_one_epoch
 from .notebook_metrics import notebook_val_metrics
+from .projection import Projection
 from .records import read_jsonl
 from .resume_check import check_resume_config
 from .run import build_run
@@ -71,10 +72,10 @@ def _train(cfg, stop_after_epoch):
     if run.is_main:  # only now that the run starts: a failed start leaves the old config.yaml
         dump_config(cfg, os.path.join(run.out, "config.yaml"))
     logger = RunLogger(run.out, run.is_main, state.epoch, state.global_step)
-    finished = False
+    finished, first_epoch = False, state.epoch + 1
     try:
         with StopFlag() as stop:
-            for epoch in range(state.epoch + 1, run.epochs + 1):
+            for epoch in range(first_epoch, run.epochs + 1):
                 epoch_seed = runtime.epoch_seed(cfg["Global"]["seed"], epoch - 1)
                 runtime.seed_everything(epoch_seed)
                 run.train_loader.set_epoch(epoch - 1)
@@ -85,7 +86,10 @@ def _train(cfg, stop_after_epoch):
                     # draws; dropout's paddle stream is restored from the interruption point.
                     runtime.set_paddle_rng_state(resumed_rng.get("paddle"))
                 tic = time.perf_counter()
-                outcome = train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, state.global_step)
+                projection = (Projection(run.epochs - epoch + 1, len(run.train_loader), stats.batches)
+                              if epoch == first_epoch and run.is_main else None)
+                outcome = train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, state.global_step,
+                                          projection)
                 state.global_step = outcome.global_step
                 if not outcome.completed:
                     _save(run, state, "latest", stats)
