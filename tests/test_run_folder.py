@@ -243,3 +243,39 @@ def test_a_dead_peer_rank_gets_one_line_saying_who_and_how_to_resume(monkeypatch
     monkeypatch.setattr(cli.runtime, "world_size", lambda: 1)  # single process: not that
     with pytest.raises(RuntimeError, match="Connection reset"):
         cli.run(main)
+
+
+def test_a_full_disk_mid_run_names_the_file_and_keeps_the_checkpoints(tmp_path, monkeypatch):
+    """Issue 16 item 9: a full disk / read-only folder was a raw traceback."""
+    import errno as errno_
+    ov = QUICK + ["Global.epochs=2"]
+    train(tiny_cfg(tmp_path, "run", ov), stop_after_epoch=1)
+    latest = tmp_path / "run" / "latest.pdparams"
+    before = latest.read_bytes()
+    real_save = paddle.save
+
+    def full(obj, path, *a, **k):
+        raise OSError(errno_.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(paddle, "save", full)
+    with pytest.raises(RunFolderError, match=r"Cannot write .*run.*No space left on device .*"
+                                             r"latest.*are intact.*Global\.resume=auto"):
+        train(tiny_cfg(tmp_path, "run", ov + ["Global.resume=auto"]))
+    monkeypatch.setattr(paddle, "save", real_save)
+    assert latest.read_bytes() == before
+    assert train(tiny_cfg(tmp_path, "run", ov + ["Global.resume=auto"]))["finished"]
+
+
+def test_a_stop_that_cannot_reach_a_step_ends_within_the_grace(tmp_path):
+    """Issue 16 item 1: Ctrl-C always ends a run, even when the loop is blocked."""
+    script = ("import os, signal, time\n"
+              "from paddle_repro.engine.interrupt import StopFlag\n"
+              "with StopFlag(grace_s=1.0):\n"
+              "    os.kill(os.getpid(), signal.SIGINT)\n"
+              "    time.sleep(0.05)\n"
+              "    time.sleep(60)  # a loop that never reaches its next step\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 130, out.stderr
+    assert "stopping after the current step" in out.stderr
+    assert "No clean stop point within 1 s" in out.stderr

@@ -4,9 +4,20 @@ The first SIGINT/SIGTERM only sets a flag that the training loop checks after ev
 optimizer step; a second one restores the default handler behaviour (immediate
 ``KeyboardInterrupt``) for a user who really wants out. The exit codes follow the shell
 convention 128 + signal number: 130 for SIGINT, 143 for SIGTERM.
+
+A stop never waits forever: if the loop has not reached its next optimizer step
+``grace_s`` seconds after the first signal (a loader blocked on a dead worker, a step stuck
+in a library call), a watchdog ends the process with the same exit code and says so; the
+checkpoints written before are intact. ``PADDLE_REPRO_STOP_GRACE_S`` sets the grace
+(default 120 s, long enough for one slow CPU step of the largest recipe).
 """
+import os
 import signal
+import sys
 import threading
+
+GRACE_ENV = "PADDLE_REPRO_STOP_GRACE_S"
+DEFAULT_GRACE_S = 120.0
 
 
 class TrainingInterrupted(RuntimeError):
@@ -30,9 +41,11 @@ class TrainingDiverged(RuntimeError):
 class StopFlag:
     """Context manager installing the handlers; ``signum`` is set once a stop is asked."""
 
-    def __init__(self):
+    def __init__(self, grace_s=None):
         self.signum = None
         self._previous = {}
+        self.grace_s = float(os.environ.get(GRACE_ENV, DEFAULT_GRACE_S)) if grace_s is None else grace_s
+        self._watchdog = None
 
     @property
     def exit_code(self):
@@ -42,6 +55,16 @@ class StopFlag:
         if self.signum is not None:  # second signal: give up on the graceful path
             raise KeyboardInterrupt
         self.signum = signum
+        print(f"Signal {signum}: stopping after the current step and saving `latest` (again to "
+              f"stop at once; at most {self.grace_s:.0f} s).", file=sys.stderr, flush=True)
+        self._watchdog = threading.Timer(self.grace_s, self._give_up)
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _give_up(self):
+        print(f"No clean stop point within {self.grace_s:.0f} s of the signal: exiting without "
+              "saving; the checkpoints written before are intact.", file=sys.stderr, flush=True)
+        os._exit(self.exit_code)  # from a thread: the main thread may be blocked in C code
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -50,6 +73,8 @@ class StopFlag:
         return self
 
     def __exit__(self, *exc):
+        if self._watchdog is not None:  # the stop was reached (or the run ended): no force
+            self._watchdog.cancel()
         for sig, handler in self._previous.items():
             signal.signal(sig, handler)
         self._previous.clear()

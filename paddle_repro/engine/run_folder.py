@@ -12,6 +12,7 @@
   derived from it (eval.json, figures, per-class numbers) is left beside the new run.
 """
 import contextlib
+import errno
 import glob
 import json
 import logging
@@ -28,6 +29,20 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "train_steps.jsonl", "summary.json"
              "curves_loss.png", "curves_acc.png", "train.log")
 CHECKPOINTS = ("latest", "best_model", "final_model", "latest.prev", "best_model.prev",
                "final_model.prev")
+
+
+# what a write into the run folder fails with when the disk or the folder will not take it
+CANNOT_WRITE = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
+
+
+def _cannot_write_message(out, err):
+    intact = [n for n in CHECKPOINTS if not n.endswith(".prev")
+              and os.path.isfile(os.path.join(out, n + ".pdstates"))]
+    kept = (f"the checkpoints written before ({', '.join(intact)}) are intact: a checkpoint "
+            "switches only once all its files are written" if intact else "no checkpoint had been written yet")
+    return (f"Cannot write {err.filename or out}: {err.strerror} (the disk is full or the folder "
+            f"is read-only). The run stopped; {kept}. Free space or fix the folder, then continue "
+            "with -o Global.resume=auto.")
 
 
 class RunFolderError(CheckpointError):
@@ -120,7 +135,12 @@ def claim(cfg, is_main=True):
                     "or replace it with -o Global.overwrite=true.")
             log.info(f"Global.overwrite: removing the earlier run's files in {out}")
             clear_run_files(out)
-        yield
+        try:
+            yield
+        except OSError as err:
+            if err.errno not in CANNOT_WRITE:
+                raise
+            raise RunFolderError(_cannot_write_message(out, err)) from None
     finally:
         if os.path.exists(lock):
             os.remove(lock)
