@@ -41,6 +41,8 @@ def main(argv=None):
     p.add_argument("--nets", help="--peers: subset of networks, comma-separated")
     p.add_argument("--to-static", action="store_true", help="--peers: also ours under to_static")
     args = p.parse_args(argv)
+    # The benchmark modules are imported where they are used: each part sets the thread
+    # variables before Paddle's first import (benchmarks/harness.py), so none is imported earlier.
     if args.peers:  # its own children set threads; nothing here imports paddle
         import bench_peers
         res = bench_peers.run(args)

@@ -22,6 +22,7 @@ import threading
 import zlib
 
 import numpy as np
+from paddle.dataset import common as paddle_dataset  # Paddle's own CIFAR cache and downloader
 
 from .errors import DataError
 
@@ -43,8 +44,7 @@ def official_url(name):
 
 def cache_path(name):
     """Where Paddle's downloader keeps the official tarball (``DATA_HOME/cifar/<file>``)."""
-    from paddle.dataset.common import DATA_HOME
-    return os.path.join(DATA_HOME, "cifar", OFFICIAL[name]["file"])
+    return os.path.join(paddle_dataset.DATA_HOME, "cifar", OFFICIAL[name]["file"])
 
 
 def _how_to_fix(name):
@@ -100,9 +100,8 @@ def resolve_cifar_file(name, data_file):
     if not _reachable(host):
         raise DataError("%s is not in Paddle's cache (%s) and %s cannot be reached (offline?). %s"
                         % (name, path, host, _how_to_fix(name)))
-    from paddle.dataset.common import _check_exists_and_download
     try:
-        return _check_exists_and_download(None, url, OFFICIAL[name]["md5"], "cifar", True)
+        return paddle_dataset._check_exists_and_download(None, url, OFFICIAL[name]["md5"], "cifar", True)
     except Exception as e:  # noqa: BLE001 - any downloader failure gets the same fix
         raise DataError("Downloading %s to %s failed (%s: %s). %s"
                         % (url, path, type(e).__name__, e, _how_to_fix(name)))

@@ -34,6 +34,7 @@ import math
 import paddle
 from paddle.hapi.dynamic_flops import register_hooks as PADDLE_FLOPS_RULES
 
+from ..config import load_config
 from ..layers.acmix import ACmix
 from ..layers.condconv import CondConv2D
 from ..layers.nam import NAM
@@ -235,8 +236,6 @@ def build_for_summary(target, num_classes=None, input_size=None):
         ``(name, model, input_size)``.
     """
     if str(target).endswith((".yaml", ".yml")):
-        from ..config import load_config  # only needed for configs
-
         cfg = load_config(target)
         arch = dict(cfg["Arch"])
         name = arch.pop("name")

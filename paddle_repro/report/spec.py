@@ -5,13 +5,13 @@ the ``--quick`` overrides. It is validated as strictly as a training config: an 
 misspelled key is a :class:`SpecError` naming the key, the file and the closest valid key.
 The format is documented in ``docs/reproducing_tables.md``.
 """
-import difflib
 import os
 import re
 
 import yaml
 
 from ..errors import UserError
+from ..suggest import closest
 
 # Every number a run can contribute to a table (see ``runs.run_metrics``).
 COLUMNS = {
@@ -45,8 +45,8 @@ class SpecError(UserError, ValueError):
 
 
 def _unknown(key, valid, where, path):
-    close = difflib.get_close_matches(str(key), sorted(valid), n=1)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
+    match = closest(key, sorted(valid))
+    hint = f" Did you mean `{match}`?" if match else ""
     return SpecError(f"{path}: unknown key `{where}{key}`.{hint} "
                      f"Valid keys: {', '.join(sorted(valid))}.")
 
