@@ -45,5 +45,6 @@ class Projection:
         this_epoch = per_batch * (self.total - i - 1)
         rest = this_epoch + per_batch * self.total * (self.epochs_left - 1)
         return (f"[Projection] {per_batch:.3f} s/batch over batches {self.first + 2}-{i + 1}: "
-                f"{_hms(per_batch * self.total)} per epoch of training, about {_hms(rest)} for the "
-                f"{self.epochs_left} epoch(s) left, evaluation and checkpoints not included")
+                f"{_hms(per_batch * self.total)} per epoch of training; the {self.epochs_left} "
+                f"epoch(s) of this run end in about {_hms(rest)} (evaluation and checkpoints "
+                "not included)")
