@@ -139,6 +139,30 @@ def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path, tiny_model, monkeypa
     assert checkpoint.load(str(latest))["state"]["epoch"] == 1
 
 
+def test_the_nan_advice_works_when_followed_literally(tmp_path, tiny_model, monkeypatch):
+    """Issue 16 item 6: the message's command (a new run from the saved weights with a
+    smaller lr) trains on; the advice names the real checkpoint path."""
+    import shlex
+    ov = ["Optimizer.lr.name=constant", "Global.epochs=2", "Global.throughput=false"]
+    train(tiny_cfg(tmp_path, "nan", ov), stop_after_epoch=1)
+    real_build_loss = run_module.build_loss
+    monkeypatch.setattr(run_module, "build_loss", lambda cfg: lambda logits, y: logits.sum() * float("nan"))
+    with pytest.raises(TrainingDiverged) as err:
+        train(tiny_cfg(tmp_path, "nan", ov + ["Global.resume=auto"]))
+    monkeypatch.setattr(run_module, "build_loss", real_build_loss)
+    command = str(err.value).split("lr:", 1)[1].split("(or set", 1)[0]
+    command = command.replace("<smaller>", "0.01").replace("<new folder>", str(tmp_path / "again"))
+    advice = [w for w in shlex.split(command) if "=" in w]
+    assert advice[0] == f"Global.checkpoint={tmp_path / 'nan' / 'latest.pdparams'}"
+    assert advice[2] == f"Global.output_dir={tmp_path / 'again'}"
+    summary = train(tiny_cfg(tmp_path, "again", ov + advice))
+    assert summary["finished"] and np.isfinite(summary["final"]["train_loss"])
+    # a run that diverges before any checkpoint is told to start again, not to load one
+    monkeypatch.setattr(run_module, "build_loss", lambda cfg: lambda logits, y: logits.sum() * float("nan"))
+    with pytest.raises(TrainingDiverged, match="No checkpoint was written before it"):
+        train(tiny_cfg(tmp_path, "early", ov))
+
+
 def test_to_static_and_amp_fall_back_on_cpu(tmp_path, tiny_model):
     cfg = tiny_cfg(tmp_path, "static", ["Global.to_static=true", "Global.amp=O1",
                                         "Global.throughput=false"], train_size=16, test_size=8)

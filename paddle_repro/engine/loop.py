@@ -13,6 +13,7 @@ at a group boundary so no half-accumulated gradient is lost. ``Optimizer.grad_cl
 counts the steps whose global gradient norm exceeded it (``grad_clipped_steps``).
 """
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -67,19 +68,28 @@ def _global_grad_norm(parameters):
     return total ** 0.5
 
 
-def _check_finite(value, epoch, step, distributed):
+def _divergence_advice(out):
+    """What to do after a NaN, with the real path when a checkpoint exists to start from."""
+    latest = os.path.join(out, "latest.pdparams")
+    if not os.path.isfile(latest):
+        return ("No checkpoint was written before it: start again with a smaller "
+                "Optimizer.lr.learning_rate (or set Optimizer.grad_clip).")
+    return ("The checkpoints written before it are intact. A resume would restore the same "
+            "schedule and so the same lr (and a changed lr is refused on resume); instead start "
+            f"a new run from those weights with a smaller lr: -o Global.checkpoint={latest} "
+            "-o Optimizer.lr.learning_rate=<smaller> -o Global.output_dir=<new folder> "
+            "(or set Optimizer.grad_clip).")
+
+
+def _check_finite(value, epoch, step, distributed, out):
     bad = not np.isfinite(value)
     if distributed:  # every rank must stop at the same step, or the others hang in all_reduce
         flag = paddle.to_tensor([1.0 if bad else 0.0])
         dist.all_reduce(flag)
         bad = float(flag.numpy()[0]) > 0
     if bad:
-        raise TrainingDiverged(
-            f"Loss became {value} at epoch {epoch}, step {step}; the run is stopped and the "
-            "checkpoints written before it are intact. A resume restores the schedule and so the "
-            "same lr; instead start a new run from the saved weights with a smaller lr: "
-            "-o Global.checkpoint=<output_dir>/latest.pdparams -o Optimizer.lr.learning_rate=<smaller> "
-            "-o Global.output_dir=<new folder> (or set Optimizer.grad_clip).")
+        raise TrainingDiverged(f"Loss became {value} at epoch {epoch}, step {step}; the run is "
+                               f"stopped. {_divergence_advice(out)}")
 
 
 def _stop_requested(stop, distributed):
@@ -147,7 +157,7 @@ def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step, pr
             loss = loss + reg
         value = float(loss)
         step = global_step + 1
-        _check_finite(value, epoch, step, run.distributed)
+        _check_finite(value, epoch, step, run.distributed, run.out)
         last_lr = run.lr.get_lr()
         k = run.update_freq
         boundary = k == 1 or (i + 1) % k == 0 or i + 1 == total
