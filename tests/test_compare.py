@@ -79,3 +79,26 @@ def test_parent_folders_instead_of_seed_folders(tmp_path, capsys, group):
     assert ("--group takes the seed folders themselves" in err) == group
     assert "config.yaml" not in err
     assert not (tmp_path / "cmp").exists()  # refused before writing anything
+
+
+def test_runs_that_record_their_machine_are_shown_as_recorded(monkeypatch):
+    """summary.json's ``machine`` (CPU, logical CPUs, OMP_NUM_THREADS): the header shows the
+    runs' own, not the table writer's, and lists runs trained with other thread counts."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # this process: must not show up
+    run = {"device": "cpu", "versions": VERSIONS,
+           "machine": {"cpu": "Test CPU 9000", "logical_cpus": 64, "omp_num_threads": "2"}}
+    line, = measured_on([run, run], ["a", "b"], cpu_of_runs=False)
+    assert line.startswith("Measured on: Test CPU 9000 (64 logical CPUs, OMP_NUM_THREADS=2,")
+    assert "writing this table" not in line
+    other = {**run, "machine": {**run["machine"], "omp_num_threads": "1"}}
+    line, differ = measured_on([run, other], ["a", "b"], cpu_of_runs=False)
+    assert "OMP_NUM_THREADS=differs between runs" in line
+    assert "OMP_NUM_THREADS: `2` (a), `1` (b)" in differ
+
+
+def test_a_run_records_its_machine(tmp_path):
+    from tests.test_trainer import tiny_cfg
+    from paddle_repro.engine.trainer import train
+    summary = train(tiny_cfg(tmp_path, "run", ["Global.throughput=false"], train_size=16, test_size=8))
+    assert set(summary["machine"]) == {"cpu", "logical_cpus", "omp_num_threads"}
+    assert summary["machine"]["logical_cpus"] == os.cpu_count()

@@ -17,6 +17,7 @@ import os
 
 from .. import runtime
 from ..config import config_hash
+from ..host import host_facts
 from ..models import count_params
 from .records import read_jsonl
 
@@ -76,6 +77,7 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
         "device": run.device,
         "world_size": runtime.world_size(),
         "versions": runtime.versions(),
+        "machine": host_facts(),  # CPU model, logical CPUs, OMP_NUM_THREADS of this process
         "seed": cfg["Global"]["seed"],
         "config_hash": config_hash(cfg),
         "arch": cfg["Arch"]["name"],

@@ -1,35 +1,36 @@
 """The header of a table: scale, what the runs were measured on, wall time.
 
-Device, Paddle, Python, MKL dispatch and malloc setting are read from the runs' own
-``summary.json`` (``device`` and ``versions``, written by ``engine/summary.py`` from
-``runtime.versions()``), never from the process writing the table: ``tools/compare.py`` runs
-with stock MKL and malloc, while the runs it compares recorded e.g. ``MKL_DEBUG_CPU_TYPE=5``.
-When runs recorded different values, the header says so and lists which run had which.
-
-The CPU model, logical CPU count and ``OMP_NUM_THREADS`` are not in ``summary.json``; they
-are this machine's (the one writing the table), which is the training machine for
-``tools/reproduce.py`` with the local launcher. ``tools/compare.py`` says so in the line.
+Everything in the "Measured on" line is read from the runs' own ``summary.json``: device and
+``versions`` (Paddle, Python, MKL dispatch, malloc; ``runtime.versions()``) and ``machine``
+(CPU model, logical CPUs, ``OMP_NUM_THREADS``; ``host.host_facts()``), never from the process
+writing the table: ``tools/compare.py`` runs with stock MKL and malloc, while the runs it
+compares recorded e.g. ``MKL_DEBUG_CPU_TYPE=5``, and may run on another machine. When runs
+recorded different values, the header says so and lists which run had which. Runs older
+than the ``machine`` record show this machine's CPU and threads, and the line says so.
 """
-import os
-import platform
+from ..host import host_facts
+
+
+def _version(key):
+    return lambda s: (s.get("versions") or {}).get(key)
+
+
+def _machine(key):
+    return lambda s: (s.get("machine") or {}).get(key)
+
 
 # (label in the header, how to read it from a summary); missing values read "not recorded"
 RECORDED = (("device", lambda s: s.get("device")),
-            ("Paddle", lambda s: (s.get("versions") or {}).get("paddle")),
-            ("Python", lambda s: (s.get("versions") or {}).get("python")),
-            ("MKL dispatch", lambda s: (s.get("versions") or {}).get("mkl_dispatch")),
-            ("malloc", lambda s: (s.get("versions") or {}).get("malloc")))
+            ("Paddle", _version("paddle")),
+            ("Python", _version("python")),
+            ("MKL dispatch", _version("mkl_dispatch")),
+            ("malloc", _version("malloc")),
+            ("CPU", _machine("cpu")),
+            ("logical CPUs", _machine("logical_cpus")),
+            ("OMP_NUM_THREADS", _machine("omp_num_threads")))
+HOST_FIELDS = {"CPU": "cpu", "logical CPUs": "logical_cpus", "OMP_NUM_THREADS": "omp_num_threads"}
 DIFFERS = "differs between runs (see below)"
-
-
-def cpu_model():
-    """This machine's CPU model name (``/proc/cpuinfo``), else ``platform``'s guess."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            return next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), cpu)
-    except OSError:
-        return cpu
+NOT_RECORDED = "not recorded"
 
 
 def recorded(summaries, names):
@@ -47,7 +48,7 @@ def recorded(summaries, names):
         by_value = out.setdefault(label, {})
         for summary, name in zip(summaries, names):
             value = read(summary)
-            by_value.setdefault("not recorded" if value is None else str(value), []).append(name)
+            by_value.setdefault(NOT_RECORDED if value is None else str(value), []).append(name)
     return out
 
 
@@ -57,26 +58,34 @@ def measured_on(summaries, names, cpu_of_runs=True):
     Args:
         summaries: the runs' ``summary.json`` dicts.
         names: one name per summary.
-        cpu_of_runs: False when this machine need not be the one that trained (compare):
-            the line then says the CPU and threads shown are this machine's.
+        cpu_of_runs: False when this machine need not be the one that trained (compare): for
+            runs that did not record their CPU and threads, the line then says the ones shown
+            are this machine's.
 
     Returns:
         list of 1 or 2 Markdown lines.
     """
     values = recorded(summaries, names)
+    host, borrowed = host_facts(), False
 
     def one(label):
+        nonlocal borrowed
         by_value = values[label]
         if len(by_value) > 1:
             return DIFFERS
-        return next(iter(by_value), "?")
+        value = next(iter(by_value), "?")
+        if value == NOT_RECORDED and label in HOST_FIELDS:  # runs older than the record
+            borrowed = True
+            return str(host[HOST_FIELDS[label]])
+        return value
 
-    where = "" if cpu_of_runs else (" (CPU and OMP_NUM_THREADS are those of the machine "
-                                    "writing this table: runs do not record theirs.)")
-    lines = [f"Measured on: {cpu_model()} ({os.cpu_count()} logical CPUs, OMP_NUM_THREADS="
-             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, {one('MKL dispatch')}, "
-             f"malloc: {one('malloc')}), device {one('device')}; Paddle {one('Paddle')}, Python "
-             f"{one('Python')}.{where}"]
+    line = (f"Measured on: {one('CPU')} ({one('logical CPUs')} logical CPUs, OMP_NUM_THREADS="
+            f"{one('OMP_NUM_THREADS')}, {one('MKL dispatch')}, malloc: {one('malloc')}), device "
+            f"{one('device')}; Paddle {one('Paddle')}, Python {one('Python')}.")
+    if borrowed and not cpu_of_runs:
+        line += (" (CPU and OMP_NUM_THREADS are those of the machine writing this table: these "
+                 "runs do not record theirs.)")
+    lines = [line]
     differing = [(label, by_value) for label, by_value in values.items() if len(by_value) > 1]
     if differing:
         lines.append("**The runs were not measured alike**: " + "; ".join(
