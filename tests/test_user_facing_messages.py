@@ -26,14 +26,14 @@ def _package_errors():
     return found
 
 
-def test_every_error_of_the_package_is_a_user_error_or_named_here():
+def test_every_exception_of_the_package_is_user_facing_or_named_here():
     errors = _package_errors()
     assert len(errors) > 10  # the walk found the package's errors
     strays = sorted(c.__qualname__ for c in errors - NOT_USER_ERRORS if not issubclass(c, UserError))
     assert not strays, f"errors outside UserError (tools would print a traceback): {strays}"
 
 
-def test_the_message_is_unwrapped_and_keyerror_is_not_quoted():
+def test_the_message_is_unwrapped_and_key_lookups_are_not_quoted():
     """Not wrapped: a wrapped `-o Global.checkpoint=...` hint would paste as two commands."""
     from paddle_repro.models import UnknownModelError
     text = user_error_message(UnknownModelError("Unknown model 'x'. " + "word " * 40))
@@ -41,7 +41,7 @@ def test_the_message_is_unwrapped_and_keyerror_is_not_quoted():
     assert "\n" not in text
 
 
-def test_a_tool_prints_a_user_error_without_traceback(tmp_path):
+def test_a_tool_prints_a_bad_config_without_traceback(tmp_path):
     bad = tmp_path / "c.yaml"
     bad.write_text("Global: {epochs: 1}\nArch: {name: alexnet_condconvv}\n"
                    "DataLoader: {dataset: {name: synthetic}}\n")
