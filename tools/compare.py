@@ -1,10 +1,12 @@
 """Compare existing runs: the with-vs-without table and one PNG of overlaid curves.
 
     python tools/compare.py RUN_DIR [RUN_DIR ...] [--out DIR] [--labels "w/ X,w/o X"]
-                            [--group] [--title TEXT] [--no-figures]
+                            [--group] [--title TEXT] [--no-figures] [--notebook-log CSV]
 
 The first run (or group) is the `with` run; deltas are it minus each other run. --group treats
 the seed folders of tools/reproduce.py (<output>/<run>/seed<N>) as one row per <run>.
+--notebook-log (e.g. configs/shufflenetv2/notebook_log.csv) draws a notebook's printed epochs
+beside the first run and lists them per epoch in table.md.
 Never trains. Also writes each run's gallery and confusion figures unless --no-figures.
 """
 import argparse
@@ -29,6 +31,8 @@ def main(argv=None):
     parser.add_argument("--title", default="Comparison of runs")
     parser.add_argument("--no-figures", action="store_true",
                         help="skip per-run gallery / confusion / FLOPs")
+    parser.add_argument("--notebook-log", help="CSV of a notebook's printed epochs, drawn "
+                        "beside the first run (e.g. configs/shufflenetv2/notebook_log.csv)")
     args = parser.parse_args(argv)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     with user_errors():
@@ -39,7 +43,8 @@ def main(argv=None):
         summaries = [load_run(d)["summary"] for d in args.runs]
         header = measured_on(summaries, args.runs, cpu_of_runs=False)
         paths = compare_runs(args.runs, args.out, labels=labels, group=args.group,
-                             title=args.title, header_lines=header)
+                             title=args.title, header_lines=header,
+                             notebook_log=args.notebook_log)
     print(open(paths["md"], encoding="utf-8").read())
     print("wrote", ", ".join(paths.values()))
     return 0

@@ -7,6 +7,7 @@ parent folder, i.e. per configuration, mean +- std over its seed folders).
 """
 import os
 
+from paddle_repro.report.notebook_log import load_notebook_log
 from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
 from paddle_repro.report.table_files import write_table_files
@@ -57,7 +58,7 @@ def _group_dirs(run_dirs, group):
 
 
 def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, title=None,
-                 header_lines=()):
+                 header_lines=(), notebook_log=None):
     """Writes ``table.md``, ``table.csv``, ``curves_compare.png`` and ``throughput.png``.
 
     Args:
@@ -68,6 +69,8 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         columns: table columns (default: every column any run has a value for).
         title: table title.
         header_lines: lines shown under the title (hardware, versions).
+        notebook_log: optional CSV of a notebook's printed epochs (``notebook_log.py``),
+            drawn beside the first run (group) and listed per epoch in table.md.
 
     Returns:
         dict of written paths.
@@ -87,6 +90,8 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         present = {c for rs in results.values() for r in rs
                    for c, v in run_metrics(r).items() if v is not None}
         columns = [c for c in COLUMNS if c in present and c != "wall_time_s"]
+    if notebook_log:
+        spec_runs[0]["notebook_log_rows"] = load_notebook_log(notebook_log)
     spec = {"title": title or "Comparison of runs", "columns": columns, "runs": spec_runs,
             "notebook_notes": []}
     return write_table_files(spec, results, out_dir, header_lines)

@@ -1,36 +1,72 @@
-"""The overlay figure of ``table.md``'s runs: loss and top-1 of every run per epoch, one PNG."""
+"""The overlay figure of ``table.md``'s runs: loss and top-1 of every run per epoch, one PNG.
+
+Each run is drawn as its mean over seeds, with the seeds' min-max as a shaded band when
+there are several; a run whose spec names a notebook log (``notebook_log:``) also gets the
+notebook's printed curve, in black with ``x`` markers, labelled "notebook".
+"""
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
 from paddle_repro.engine.curves import loss_needs_log_axis, style_epoch_axis  # noqa: E402
+from paddle_repro.report.notebook_log import epoch_series  # noqa: E402
+
+# (metrics key, panel, line style, legend word): train solid, val dashed, on both panels.
+_CURVES = (("train_loss", "loss", "-", "train"), ("val_loss", "loss", "--", "val"),
+           ("train_top1", "acc", "-", "train"), ("val_top1", "acc", "--", "val"))
 
 
-def plot_overlay(runs, labels, path):
-    """One PNG, two panels: loss (train solid, val dashed) and top-1 of every run per epoch.
+def _draw_seeds(ax, runs, key, style, color, label, notebook_def):
+    """Mean over seeds per epoch, and the min-max band when there are 2+ seeds."""
+    series = epoch_series(runs, key, notebook_def)
+    if not series:
+        return []
+    xs = sorted(series)
+    means = [sum(series[x]) / len(series[x]) for x in xs]
+    ax.plot(xs, means, style, color=color, marker="." if len(xs) < 30 else None, label=label)
+    if max(len(v) for v in series.values()) > 1:
+        ax.fill_between(xs, [min(series[x]) for x in xs], [max(series[x]) for x in xs],
+                        color=color, alpha=0.15, linewidth=0)
+    return [v for vs in series.values() for v in vs]
+
+
+def _draw_notebook(ax, log, key, style, label):
+    pts = [(r["epoch"], r[key]) for r in log if r.get(key) is not None]
+    if not pts:
+        return []
+    xs, ys = zip(*pts)
+    ax.plot(xs, ys, style, color="black", marker="x", markersize=4, linewidth=1.0, label=label)
+    return list(ys)
+
+
+def plot_overlay(groups, labels, path, notebook_logs=None):
+    """One PNG, two panels: loss and top-1 of every run per epoch (train solid, val dashed).
 
     Args:
-        runs: loaded runs (``runs.load_run``).
-        labels: one legend label per run.
+        groups: one list of loaded runs (``runs.load_run``) per table row, one run per seed.
+        labels: one legend label per group.
         path: PNG path to write.
+        notebook_logs: optional, one per group: the notebook's logged epochs
+            (``notebook_log.load_notebook_log``) or None.
     """
+    notebook_logs = notebook_logs or [None] * len(groups)
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
+    axes = {"loss": ax_loss, "acc": ax_acc}
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for i, (run, label) in enumerate(zip(runs, labels)):
+    losses = []
+    for i, (runs, label, log) in enumerate(zip(groups, labels, notebook_logs)):
         color = colors[i % len(colors)]
-        m = run["metrics"]
-        for key, ax, style, what in (("train_loss", ax_loss, "-", "train"),
-                                     ("val_loss", ax_loss, "--", "val"),
-                                     ("train_top1", ax_acc, "-", "train"),
-                                     ("val_top1", ax_acc, "--", "val")):
-            pts = [(r["epoch"], r[key]) for r in m if r.get(key) is not None]
-            if pts:
-                xs, ys = zip(*pts)
-                ax.plot(xs, ys, style, color=color, marker="." if len(xs) < 30 else None,
-                        label=f"{label} {what}")
-    losses = [r[k] for run in runs for r in run["metrics"] for k in ("train_loss", "val_loss")
-              if r.get(k) is not None]
+        seeds = f" ({len(runs)} seeds, band: min-max)" if len(runs) > 1 else ""
+        for key, panel, style, what in _CURVES:
+            # beside a notebook's curve, ours computed the notebook's way (like for like)
+            drawn = _draw_seeds(axes[panel], runs, key, style, color, f"{label} {what}{seeds}",
+                                notebook_def=log is not None)
+            if log:
+                theirs = _draw_notebook(axes[panel], log, key, style, f"notebook: {label} {what}")
+                drawn += theirs
+            if panel == "loss":
+                losses += drawn
     if loss_needs_log_axis(losses):  # a val spike to 1e5 would flatten every train curve
         ax_loss.set_yscale("log")
     for ax, title in ((ax_loss, "loss"), (ax_acc, "top-1 accuracy")):

@@ -12,6 +12,7 @@ import yaml
 
 from ..errors import UserError
 from ..suggest import closest
+from .notebook_log import load_notebook_log
 
 # Every number a run can contribute to a table (see ``runs.run_metrics``).
 COLUMNS = {
@@ -35,7 +36,7 @@ SPEC_KEYS = {"title", "paper", "columns", "runs", "quick", "notebook_hardware", 
 # 000/002 used best_model and 18 images; 004 its final network and 64 (8 x 8).
 FIGURES = {"checkpoint": ("best_model", "final_model", "latest"), "gallery_n": int, "gallery_cols": int}
 FIGURE_DEFAULTS = {"checkpoint": "best_model", "gallery_n": 18, "gallery_cols": 6}
-RUN_KEYS = {"name", "label", "config", "role", "notebook", "overrides"}
+RUN_KEYS = {"name", "label", "config", "role", "notebook", "notebook_log", "overrides"}
 NOTEBOOK_KEYS = set(COLUMNS) | {"per_class_acc"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
@@ -58,6 +59,12 @@ def _check_keys(mapping, valid, where, path):
     for key in mapping:
         if key not in valid:
             raise _unknown(key, valid, where, path)
+
+
+def _beside_spec(file, spec_path):
+    """``file`` as written in the spec: absolute, or relative to the spec's folder."""
+    return file if os.path.isabs(file) else os.path.normpath(
+        os.path.join(os.path.dirname(os.path.abspath(spec_path)), file))
 
 
 def _check_run(i, run, path):
@@ -86,8 +93,14 @@ def _check_run(i, run, path):
         elif not isinstance(value, (int, float)) or isinstance(value, bool):
             raise SpecError(f"{path}: `{where}notebook.{key}` must be a number, got {value!r}.")
     config = run["config"]
-    run["config_path"] = config if os.path.isabs(config) else os.path.normpath(
-        os.path.join(os.path.dirname(os.path.abspath(path)), config))
+    run["config_path"] = _beside_spec(config, path)
+    log = run.get("notebook_log")
+    if log is not None:
+        if not isinstance(log, str) or not log:
+            raise SpecError(f"{path}: `{where}notebook_log` must be the path of a CSV "
+                            "(relative to the table spec).")
+        # The notebook's printed epochs: the overlay draws them, table.md lists them per epoch.
+        run["notebook_log_rows"] = load_notebook_log(_beside_spec(log, path))
     if not os.path.isfile(run["config_path"]):
         raise SpecError(f"{path}: `{where}config` points to {run['config_path']}, which does not "
                         "exist (paths are relative to the table spec).")
@@ -102,7 +115,8 @@ def validate_spec(spec, path="<table spec>"):
 
     Returns:
         The same dict, with ``runs[i].name``, ``overrides``, ``notebook`` and ``config_path``
-        filled, ``quick`` and ``notebook_notes`` defaulted to ``[]``.
+        filled (and ``notebook_log_rows`` read from a run's ``notebook_log``), ``quick``
+        and ``notebook_notes`` defaulted to ``[]``.
 
     Raises:
         SpecError: an unknown key (with a did-you-mean), a missing or wrong-typed value, an

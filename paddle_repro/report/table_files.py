@@ -5,6 +5,7 @@ folders): both hand in loaded runs and header lines; nothing here trains or pred
 """
 import os
 
+from paddle_repro.report.notebook_log import render_epoch_table
 from paddle_repro.report.overlay import plot_overlay
 from paddle_repro.report.table import build_table, render_markdown, render_per_class, write_csv
 from paddle_repro.report.throughput import plot_throughput
@@ -30,9 +31,11 @@ def write_table_files(spec, results, out_dir, header_lines=()):
     os.makedirs(out_dir, exist_ok=True)
     paths = {key: os.path.join(out_dir, name) for key, name in FILES}
     with open(paths["md"], "w", encoding="utf-8") as f:
-        f.write(render_markdown(spec, table, header_lines) + render_per_class(spec, results))
+        f.write(render_markdown(spec, table, header_lines) + render_per_class(spec, results)
+                + render_epoch_table(spec, results))
     write_csv(table, paths["csv"])
-    plot_overlay([results[r["name"]][0] for r in spec["runs"]], [r["label"] for r in spec["runs"]],
-                 paths["curves"])
+    runs = [r for r in spec["runs"] if results.get(r["name"])]
+    plot_overlay([results[r["name"]] for r in runs], [r["label"] for r in runs], paths["curves"],
+                 notebook_logs=[r.get("notebook_log_rows") for r in runs])
     plot_throughput(table, paths["throughput"])
     return paths
