@@ -372,6 +372,31 @@ def dump_config(cfg, path):
 
 ABSENT = "(absent)"  # the value of a key one of two configs does not have
 
+# Keys that cannot change a run's recipe: where its files go, whether it may replace or
+# resume a folder, how it shows progress, how many processes load its data (with random
+# augmentations the worker count changes which random numbers an image draws -- loader.py
+# seeds per worker -- not their distribution). The one list that reproduce's finished-run
+# check ignores and that a resume may always change (engine/resume_check.py adds the keys a
+# resume honours on purpose, such as Global.epochs).
+RECIPE_NEUTRAL_KEYS = ("Global.output_dir", "Global.resume", "Global.overwrite",
+                       "Global.progress_bar", "DataLoader.Train.num_workers",
+                       "DataLoader.Eval.num_workers")
+
+
+def with_defaults(cfg, source="<saved config>"):
+    """A resolved config written by this or an older version, read as today's loader would:
+    every key it lacks gets today's default ("absent = default").
+
+    So a key added to the schema after a run was written (``Global.update_freq``, the EMA
+    keys, ...) compares equal to its default, not as a difference: upgrading the suite does
+    not make old runs refuse to resume or count as another recipe. A config today's schema
+    cannot read (a key since removed) is returned as written, so the difference still shows.
+    """
+    try:
+        return validate_config(copy.deepcopy(cfg), source)
+    except ConfigError:
+        return cfg
+
 
 def flatten_config(cfg, prefix=""):
     """``{"Section.key": value}`` of a nested config (lists, e.g. transforms, are values)."""

@@ -13,22 +13,23 @@ old one back) while config.yaml recorded the new one. Now every difference is on
   settings: a new run that starts from the checkpoint's weights.
 
 Checkpoints written before configs were saved in them (no ``config`` key) are not checked.
+A saved config is read with today's defaults for the keys it lacks (``config.with_defaults``),
+so upgrading the suite mid-run does not turn every newly added key into a refusal.
 """
 import logging
 
-from ..config import ABSENT, config_changes
+from ..config import ABSENT, RECIPE_NEUTRAL_KEYS, config_changes, with_defaults
 from ..errors import ConfigError
 
 log = logging.getLogger("paddle_repro")
 
-# Keys a resume may change (dotted paths; a trailing ".*" covers a whole section).
-MAY_CHANGE = (
-    "Global.output_dir", "Global.resume", "Global.checkpoint", "Global.overwrite",
-    "Global.epochs", "Global.eval_interval", "Global.save_interval", "Global.log_interval",
-    "Global.device", "Global.progress_bar", "Global.throughput", "Global.keep_epoch_checkpoints",
+# Keys a resume may change: those that cannot change the recipe, plus those the trainer
+# honours exactly when a user changes them on purpose.
+MAY_CHANGE = RECIPE_NEUTRAL_KEYS + (
+    "Global.checkpoint", "Global.epochs", "Global.eval_interval", "Global.save_interval",
+    "Global.log_interval", "Global.device", "Global.throughput", "Global.keep_epoch_checkpoints",
     "Global.save_inference_dir", "Global.image_shape",
     "DataLoader.dataset.data_file", "DataLoader.dataset.root",
-    "DataLoader.Train.num_workers", "DataLoader.Eval.num_workers",
     # the Eval split is read, never trained on: its batch size changes no weight
     "DataLoader.Eval.batch_size",
 )
@@ -51,7 +52,7 @@ def check_resume_config(saved, new, prefix, epochs_done):
         raise ConfigError(f"config error at `Global.epochs`: {prefix} has already trained "
                           f"{epochs_done} epochs, more than the {new['Global']['epochs']} asked; "
                           f"resume with Global.epochs >= {epochs_done}.")
-    changes = config_changes(saved, new)
+    changes = config_changes(with_defaults(saved, f"{prefix}'s saved config"), new)
     refused = [c for c in changes if c[0] not in MAY_CHANGE]
     if refused:
         lines = "; ".join(f"{k}: {_show(old)} in the checkpoint, {_show(now)} now"

@@ -1,16 +1,16 @@
 """When two resolved configs give the same run: ``recipe_hash`` and ``config_diff``.
 
-Keys that cannot change a run's numbers are ignored: ``Global.output_dir``,
-``Global.resume``, ``Global.progress_bar``, ``Global.overwrite``, the loaders'
-``num_workers``, and ``data_file`` when both paths hold the same bytes.
+Both configs are first read as today's loader would (``config.with_defaults``: a key an
+older version did not write counts as its default). Keys that cannot change a run's recipe
+are ignored (``config.RECIPE_NEUTRAL_KEYS``: output folder, resume, overwrite, progress bar,
+loader workers), and so is the ``data_file`` path when both paths hold the same bytes.
 """
 import hashlib
-import json
 
-from paddle_repro.config import config_changes, config_hash
+from paddle_repro.config import RECIPE_NEUTRAL_KEYS, config_changes, config_hash, flatten_config, \
+    with_defaults
 
-_VOLATILE = ("output_dir", "resume", "progress_bar", "overwrite")
-_VOLATILE_SPLIT = ("num_workers",)  # DataLoader.Train/Eval keys that do not change numbers
+_DATA_FILE = "DataLoader.dataset.data_file"
 
 
 def _file_digest(path):
@@ -26,19 +26,15 @@ def _file_digest(path):
 
 
 def _comparable(cfg):
-    cfg = json.loads(json.dumps(cfg, sort_keys=True, default=str))
-    for key in _VOLATILE:
-        cfg.get("Global", {}).pop(key, None)
-    loaders = cfg.get("DataLoader", {})
-    for split in ("Train", "Eval"):
-        for key in _VOLATILE_SPLIT:
-            loaders.get(split, {}).pop(key, None)
-    dataset = loaders.get("dataset", {})
-    if dataset.get("data_file"):
-        digest = _file_digest(dataset["data_file"])
+    """The flat ``{"Section.key": value}`` that decides whether two configs are one recipe."""
+    flat = flatten_config(with_defaults(cfg))
+    for key in RECIPE_NEUTRAL_KEYS:
+        flat.pop(key, None)
+    if flat.get(_DATA_FILE):
+        digest = _file_digest(flat[_DATA_FILE])
         if digest:  # the same bytes under another path is the same data
-            dataset["data_file"] = "sha256:" + digest
-    return cfg
+            flat[_DATA_FILE] = "sha256:" + digest
+    return flat
 
 
 def recipe_hash(cfg):
