@@ -222,3 +222,12 @@ def test_preflight_sees_batched_images_as_transformed(tmp_path):
         preflight(plain, *[build_loader(ds, plain["DataLoader"][s], m, 0)
                            for s, m in (("Train", "train"), ("Eval", "test"))], _Needs64(), 10)
     assert build_model_from_cfg(cfg, 10) is not None
+
+
+def test_summary_counts_the_images_an_eval_pass_scores():
+    """Notebook 004's drop_last test loader scores 78 x 128 = 9,984 of 10,000 images; the
+    summary said 10,000 (issue 26 item 3)."""
+    from paddle_repro.engine.summary import images_scored
+    assert images_scored(10000, {"batch_size": 128, "drop_last": True}) == 9984
+    assert images_scored(10000, {"batch_size": 128, "drop_last": False}) == 10000
+    assert images_scored(10000, {"batch_size": 128, "drop_last": True}, world_size=2) == 2 * 4992

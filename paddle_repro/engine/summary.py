@@ -43,6 +43,16 @@ def _best(metrics, best_epoch):
     return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb", "val_top1_ema") if k in record}
 
 
+def images_scored(n, eval_cfg, world_size=1):
+    """Images one eval pass scores: the split's ``n`` images, less the last partial batch of
+    each rank's shard under ``drop_last`` (each of ``world_size`` ranks reads ceil(n / world))."""
+    if not eval_cfg.get("drop_last"):
+        return n
+    per_rank = -(-n // world_size)
+    batch = int(eval_cfg["batch_size"])
+    return world_size * (per_rank // batch * batch)
+
+
 def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
     """Builds the summary dict of a run and writes it (rank 0) to ``summary.json``.
 
@@ -83,7 +93,11 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
         "arch": cfg["Arch"]["name"],
         "dataset": cfg["DataLoader"]["dataset"]["name"],
         "num_train": len(run.train_loader.dataset),
-        "num_eval": len(run.eval_loader.dataset),
+        # the images each eval pass scores: under drop_last, whole batches only (notebook 004's
+        # 78 x 128 = 9,984 of 10,000), which is what the val metrics are over
+        "num_eval": images_scored(len(run.eval_loader.dataset), cfg["DataLoader"]["Eval"],
+                                  runtime.world_size()),
+        "num_eval_split": len(run.eval_loader.dataset),
     }
     if run.is_main:
         tmp = os.path.join(run.out, "summary.json.tmp")
