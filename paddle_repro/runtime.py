@@ -73,13 +73,6 @@ def get_rng_states():
     return {"paddle": paddle_state, "numpy": np.random.get_state(), "random": random.getstate()}
 
 
-def set_rng_states(states):
-    """Restores what ``get_rng_states`` returned (the paddle part best-effort, see above)."""
-    np.random.set_state(states["numpy"])
-    random.setstate(states["random"])
-    set_paddle_rng_state(states.get("paddle"))
-
-
 def set_paddle_rng_state(state):
     """Restores paddle's generator state (best-effort; None is a no-op)."""
     if state is None:

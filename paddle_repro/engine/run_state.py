@@ -54,7 +54,7 @@ def checkpoint_state(run, state, stats=None):
     """The ``.pdstates`` dict of ``run`` at ``state`` (``stats``: an unfinished epoch's sums)."""
     return {"epoch": state.epoch, "global_step": state.global_step,
             "best_top1": state.best_value, "best_epoch": state.best_epoch,
-            "last": state.last, "lr": run.lr.state_dict(), "vdl_step": state.global_step,
+            "last": state.last, "lr": run.lr.state_dict(),
             "rng": runtime.get_rng_states(), "config": run.cfg,
             "partial": None if stats is None else asdict(stats),
             "ema": run.ema.state_dict() if run.ema is not None else None}
