@@ -31,7 +31,7 @@ def input_shape(name):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    parser.add_argument("--models", nargs="+", default=MODELS.builtin())
     args = parser.parse_args()
     print(f"paddle {paddle.__version__}\n\n| model | converts | max abs diff | logits scale |\n| --- | --- | --- | --- |")
     for name in args.models:

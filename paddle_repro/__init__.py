@@ -1,4 +1,9 @@
-"""paddle_repro: faithful PaddlePaddle reproductions of CondConv, ACmix, NAM and ShuffleNetV2."""
+"""paddle_repro: faithful PaddlePaddle reproductions of CondConv, ACmix, NAM and ShuffleNetV2.
+
+Your own modules plug in with the decorators below (``paddle_repro.plugins``,
+``docs/extending.md``): ``register_model``, ``register_attention``, ``register_conv``,
+``register_transform``, ``register_init``, ``register_flops`` (and its ``sublayers_flops``).
+"""
 import warnings
 
 # Paddle 2.6 + opencv: importing cv2 after paddle crashes in zlib once images are decoded;
@@ -10,3 +15,20 @@ import cv2  # noqa: F401
 warnings.filterwarnings("ignore", message="No ccache found")
 
 __version__ = "0.1.0"
+
+PLUGIN_NAMES = ("register_model", "register_attention", "register_conv", "register_transform",
+                "register_init", "register_flops", "sublayers_flops")
+__all__ = list(PLUGIN_NAMES)
+
+
+def __getattr__(name):
+    """The decorators load ``paddle_repro.plugins`` (paddle, every model) on first use only:
+    processes that just read run folders (``report``) never import paddle."""
+    if name in PLUGIN_NAMES:
+        from . import plugins
+        return getattr(plugins, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(PLUGIN_NAMES))

@@ -7,7 +7,10 @@ Not a paper module. ``load_config(path, overrides)``:
    lists included -- is replaced);
 2. applies ``Section.key=value`` overrides, values parsed as YAML (never ``eval``); list
    indices are path parts (``DataLoader.Train.transforms.0.Resize.size=[64,64]``);
-3. validates against ``config_schema.SCHEMA`` -- unknown keys, wrong types, bad choices and
+3. imports the modules of the top-level ``custom_imports: [module, ...]`` (the user's own
+   models, attentions, transforms...; ``custom_imports.py``), so the names they register are
+   valid in what follows; the key stays in the resolved config only when it lists modules;
+4. validates against ``config_schema.SCHEMA`` -- unknown keys, wrong types, bad choices and
    missing required keys are ``ConfigError``s naming the key path, the file it came from
    and the closest valid key -- fills defaults and checks transform entries against the
    transform registry.
@@ -24,6 +27,7 @@ import re
 import yaml
 
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
+from .custom_imports import import_custom_modules
 from .data.errors import TransformConfigError
 from .data.loader import validate_transforms
 from .errors import ConfigError
@@ -54,6 +58,8 @@ def _mapping_without_duplicates(loader, node, deep=False):
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
+
+CUSTOM_IMPORTS = "custom_imports"  # the one top-level key that is not a section
 
 
 def _yaml_value(text):
@@ -160,7 +166,8 @@ def apply_override(cfg, text, origins=None):
         elif isinstance(node, dict):
             # a list item (transform entry) keeps its name; deeper keys (kwargs) are open
             known = p in node or isinstance(_schema_at(done + [p]), (dict, tuple)) \
-                or (in_list and not was_list) or _is_open(done + [p])
+                or (in_list and not was_list) or _is_open(done + [p]) \
+                or (not done and p == CUSTOM_IMPORTS)
             if not known:
                 schema_node = _schema_at(done) if done else SCHEMA
                 valid = set(node) | (set(schema_node) if isinstance(schema_node, dict) else set())
@@ -318,21 +325,38 @@ def _validate_combinations(cfg, origins, default_file):
                      "with DataLoader.dataset.image_backend: pil use pipeline: paddle.")
 
 
+def _custom_imports(raw, origins, source):
+    """Imports the config's ``custom_imports``; returns them (None when absent or empty)."""
+    names = raw.get(CUSTOM_IMPORTS)
+    where = "config error at `%s` (from %s)" % (CUSTOM_IMPORTS,
+                                                _origin(origins, [CUSTOM_IMPORTS], source))
+    if names is not None and not isinstance(names, list):
+        raise ConfigError("%s: expected a list of module names (e.g. [my_attention]), got %s %r."
+                          % (where, type(names).__name__, names))
+    import_custom_modules(names, where)
+    return [n.strip() for n in names] if names else None
+
+
 def validate_config(raw, source="<dict>", origins=None):
-    """Validate a raw nested dict against the schema and fill defaults (returns a copy)."""
+    """Import the config's ``custom_imports``, validate the rest against the schema and fill
+    defaults (returns a copy)."""
     origins = origins if origins is not None else {}
     if not isinstance(raw, dict):
         raise ConfigError("%s: a config must be a mapping of sections, got %r." % (source, raw))
-    unknown = [k for k in raw if k not in SCHEMA]
+    imports = _custom_imports(raw, origins, source)
+    sections = {k: v for k, v in raw.items() if k != CUSTOM_IMPORTS}
+    unknown = [k for k in sections if k not in SCHEMA]
     if unknown:
         k = unknown[0]
+        valid = [CUSTOM_IMPORTS, *SCHEMA]
         raise ConfigError("config error at `%s` (from %s): unknown section `%s`%s. Valid "
-                          "sections: %s" % (k, _origin(origins, [k], source), k,
-                                            _did_you_mean(k, SCHEMA), ", ".join(SCHEMA)))
-    cfg = _validate(raw, SCHEMA, [], origins, source)
+                          "top-level keys: %s" % (k, _origin(origins, [k], source), k,
+                                                  _did_you_mean(k, valid), ", ".join(valid)))
+    cfg = _validate(sections, SCHEMA, [], origins, source)
     _validate_transforms(cfg, origins, source)
     _validate_combinations(cfg, origins, source)
-    return cfg
+    # absent = none: a config without modules resolves exactly as before the key existed
+    return {CUSTOM_IMPORTS: imports, **cfg} if imports else cfg
 
 
 def load_config(path, overrides=()):

@@ -6,6 +6,7 @@ import numpy as np
 import paddle
 import pytest
 
+from paddle_repro.models import build_model
 from paddle_repro.models.alexnet import (AlexNet, alexnet, alexnet_acmix, alexnet_bn,
                                          alexnet_condconv)
 
@@ -115,20 +116,23 @@ def test_alexnet_acmix_equals_notebook(impl):
 
 
 def test_condconv_model_uses_requested_experts_and_impl():
-    model = AlexNet(conv="condconv", norm=None, num_experts=3, condconv_impl="per_expert")
+    model = AlexNet(conv="condconv", norm=None, conv_options={"num_experts": 3, "impl": "per_expert"})
     layer = model.features[6]
     assert layer.num_experts == 3 and layer.impl == "per_expert"
     assert model(paddle.zeros([1, 3, 128, 128])).shape == [1, 10]
 
 
 @pytest.mark.parametrize("call, err, match", [
-    (lambda: AlexNet(conv="dynamic"), ValueError, "unknown conv 'dynamic'; valid: plain, condconv, acmix"),
+    (lambda: AlexNet(conv="dynamic"), ValueError,
+     r"AlexNet conv must be one of \[None, 'plain', 'condconv', 'acmix'\], got 'dynamic'.*register_conv"),
     (lambda: AlexNet(norm="gn"), ValueError, "unknown norm 'gn'"),
-    (lambda: alexnet_condconv(num_expert=4), TypeError,
+    (lambda: AlexNet(conv="condconv", conv_options={"num_expert": 4}), TypeError,
+     "conv 'condconv': unknown argument.*'num_expert' .did you mean 'num_experts'.*Arch.conv_options"),
+    (lambda: build_model("alexnet_condconv", num_expert=4), TypeError,
      "unknown argument.*'num_expert' .did you mean 'num_experts'"),
-    (lambda: alexnet(num_experts=4), TypeError, "alexnet: unknown argument.*num_experts'; valid: "
-                                                 "num_classes, dropout"),
-    (lambda: alexnet_bn(conv="condconv"), TypeError, "unknown argument.*conv"),
+    (lambda: build_model("alexnet", num_experts=4), TypeError,
+     "alexnet: unknown argument.*num_experts'; valid: num_classes, conv, conv_options, dropout"),
+    (lambda: build_model("alexnet_condconv", conv="acmix"), TypeError, "unknown argument.*conv"),
 ])
 def test_bad_arguments_raise_clear_errors(call, err, match):
     with pytest.raises(err, match=match):

@@ -5,7 +5,7 @@ import gc
 import numpy as np
 import paddle
 
-from paddle_repro.data import batched as B
+from paddle_repro.data.batched.loader import BatchedLoader
 from paddle_repro.data.batched.buffers import BufferPool
 from paddle_repro.data.batched.loader import _to_paddle
 
@@ -63,7 +63,7 @@ def test_loader_batches_held_by_the_caller_are_never_overwritten():
     spec = [{"RandomCrop": {"size": 28, "padding": 2}}, {"RandomHorizontalFlip": {"prob": 0.5}},
             {"ToTensor": None}]
     for workers in (0, 2):
-        loader = B.BatchedLoader(images, np.arange(23) % 10, spec, batch_size=4, shuffle=True,
+        loader = BatchedLoader(images, np.arange(23) % 10, spec, batch_size=4, shuffle=True,
                                  seed=1, num_workers=workers)
         held = [x for x, _ in loader]  # every batch kept: the pool must not reuse any
         order = loader.indices(0)

@@ -3,7 +3,7 @@ crop instead of the whole image, with the same bytes as the config's literal ord
 import numpy as np
 import pytest
 
-from paddle_repro.data import batched as B
+from paddle_repro.data.batched import compiler as C
 from paddle_repro.data.batched.crop_first import plan
 
 TAIL = [{"ToTensor": None}, {"Normalize": {"mean": [0.485, 0.456, 0.406],
@@ -16,7 +16,7 @@ ACMIX_TRAIN = [{"Resize": {"size": [130, 130]}},
 
 def literal_order(spec, images, seed):
     """Every op's ``apply`` in the config's order, image by image, then the tail table."""
-    bt = B.BatchTransform(spec)
+    bt = C.BatchTransform(spec)
     params, _ = bt.sample(np.random.default_rng(seed), np.array([im.shape[:2] for im in images]))
     out = []
     for k, img in enumerate(images):
@@ -29,7 +29,7 @@ def literal_order(spec, images, seed):
 
 def names(spec):
     """The step names ``plan`` gives for a transform list (bound method names)."""
-    bt = B.BatchTransform(spec + TAIL)
+    bt = C.BatchTransform(spec + TAIL)
     return [f"{type(f.__self__).__name__}.{f.__name__}"
             for f, _ in plan([(op, None) for op in bt.ops])]
 
@@ -49,7 +49,7 @@ def test_crop_first_gives_the_bytes_of_the_literal_order(spec):
     images[3][:] = 255  # saturated pixels: the clip and the tables' ends
     images[4][:] = 0
     for vectorise in (True, False):  # False: the per-image route, where the plan runs
-        bt = B.BatchTransform(spec + TAIL)
+        bt = C.BatchTransform(spec + TAIL)
         bt.vectorise = vectorise
         for seed in range(3):
             got = bt(images, np.random.default_rng(seed))

@@ -14,6 +14,8 @@ import paddle.vision.transforms.functional as F
 import pytest
 
 from paddle_repro.data import batched as B
+from paddle_repro.data.batched import compiler as C
+from paddle_repro.data.batched.loader import BatchedLoader
 from paddle_repro.data.loader import build_loader
 from tests.reference.notebook_nam_transforms import NotebookRandomApply, NotebookToArray
 
@@ -42,8 +44,8 @@ def per_image(compose, imgs):
 @pytest.mark.parametrize("group_pixels", [None, 1000])  # 1000: tail groups of 1-2 images
 def test_deterministic_lists_equal_paddle_exactly(spec, ref, group_pixels, monkeypatch):
     if group_pixels:
-        monkeypatch.setattr(B.compiler, "GROUP_PIXELS", group_pixels)
-    ours = B.BatchTransform(spec)(list(IMGS), np.random.default_rng(0))
+        monkeypatch.setattr(C, "GROUP_PIXELS", group_pixels)
+    ours = C.BatchTransform(spec)(list(IMGS), np.random.default_rng(0))
     assert ours.dtype == np.float32
     np.testing.assert_array_equal(ours, per_image(ref, IMGS))
 
@@ -108,7 +110,7 @@ def test_color_jitter_and_random_apply_equal_paddle_given_its_parameters():
     for seed in range(6):
         _replay(cj, cj_draw, ours, img, seed)
         ra = NotebookRandomApply(T.BrightnessTransform(0.1), p=0.5)
-        ours_ra = B.RandomApply(B.compile_op({"BrightnessTransform": {"value": 0.1}}), p=0.5)
+        ours_ra = B.RandomApply(C.compile_op({"BrightnessTransform": {"value": 0.1}}), p=0.5)
 
         def ra_draw():
             on = not 0.5 < random.random()
@@ -135,7 +137,7 @@ def test_random_parameter_distributions_match_paddle():
     assert set(offs.ravel()) == set(range(9)) and abs(offs.mean() - 4) < 0.2
     angles = np.array(B.RandomRotation(20).sample(rng, hw)[0])
     assert angles.min() >= -20 and angles.max() <= 20 and abs(angles.mean()) < 1
-    contrast = B.compile_op({"ContrastTransform": {"value": 0.1}})
+    contrast = C.compile_op({"ContrastTransform": {"value": 0.1}})
     applied = np.array([p[0] for p in B.RandomApply(contrast, p=0.3).sample(rng, hw)[0]])
     assert abs(applied.mean() - 0.3) < 0.04
     alphas = np.array(B.SaturationTransform(0.2).sample(rng, hw)[0])
@@ -147,18 +149,18 @@ def test_random_parameter_distributions_match_paddle():
 def test_unsupported_and_malformed_transforms_raise_clear_errors():
     with pytest.raises(B.BatchedPipelineError, match="unknown transform `Pad`.*valid transforms: "
                                                      ".*Resize"):
-        B.BatchTransform([{"Pad": {"padding": 2}}, {"ToTensor": None}])
+        C.BatchTransform([{"Pad": {"padding": 2}}, {"ToTensor": None}])
     with pytest.raises(B.BatchedPipelineError, match="`Resize`.*unexpected keyword `sz`.*valid "
                                                      "arguments: size"):
-        B.BatchTransform([{"Resize": {"sz": 3}}, {"ToTensor": None}])
+        C.BatchTransform([{"Resize": {"sz": 3}}, {"ToTensor": None}])
     with pytest.raises(B.BatchedPipelineError, match="end with ToTensor or ToArray"):
-        B.BatchTransform([{"Resize": {"size": 3}}])
+        C.BatchTransform([{"Resize": {"size": 3}}])
     with pytest.raises(B.BatchedPipelineError, match="comes after ToTensor"):
-        B.BatchTransform([{"ToTensor": None}, {"RandomHorizontalFlip": None}, NORM])
+        C.BatchTransform([{"ToTensor": None}, {"RandomHorizontalFlip": None}, NORM])
     with pytest.raises(B.BatchedPipelineError, match="expand"):
-        B.BatchTransform([{"RandomRotation": {"degrees": 5, "expand": True}}, {"ToTensor": None}])
+        C.BatchTransform([{"RandomRotation": {"degrees": 5, "expand": True}}, {"ToTensor": None}])
     with pytest.raises(B.BatchedPipelineError, match="single-key mapping"):
-        B.BatchTransform([{"Resize": {"size": 3}, "ToTensor": None}])
+        C.BatchTransform([{"Resize": {"size": 3}, "ToTensor": None}])
 
 
 TRAIN = [{"RandomCrop": {"size": 32, "padding": 4}},
@@ -168,7 +170,7 @@ TRAIN = [{"RandomCrop": {"size": 32, "padding": 4}},
 
 
 def test_loader_batches_shapes_order_and_determinism():
-    dl = B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, drop_last=False, seed=3)
+    dl = BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, drop_last=False, seed=3)
     assert len(dl) == 3
     epoch0 = list(dl)
     x, y = epoch0[0]
@@ -179,16 +181,16 @@ def test_loader_batches_shapes_order_and_determinism():
     epoch1 = list(dl)  # the epoch advances: new order and augmentations
     assert not np.array_equal(epoch0[0][0].numpy(), epoch1[0][0].numpy())
     dl.set_epoch(0)
-    again = list(B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, seed=3,
+    again = list(BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, shuffle=True, seed=3,
                                  num_workers=2))  # threads: same batches, same order
     for (a, la), (b, lb) in zip(epoch0, again):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
         np.testing.assert_array_equal(la.numpy(), lb.numpy())
-    assert len(B.BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, drop_last=True)) == 2
+    assert len(BatchedLoader(IMGS, LABELS, TRAIN, batch_size=5, drop_last=True)) == 2
 
 
 def test_loader_sharding_is_disjoint_and_complete():
-    shards = [B.BatchedLoader(IMGS[:11], LABELS[:11], TRAIN, batch_size=4, shuffle=True, seed=0,
+    shards = [BatchedLoader(IMGS[:11], LABELS[:11], TRAIN, batch_size=4, shuffle=True, seed=0,
                               num_replicas=2, rank=r).indices(0) for r in range(2)]
     assert len(shards[0]) == len(shards[1]) == 6
     assert set(shards[0][:5]).isdisjoint(shards[1][:5])
@@ -197,7 +199,7 @@ def test_loader_sharding_is_disjoint_and_complete():
 
 def test_eval_sharding_has_no_repeats():
     for m, sizes in ((11, [6, 5]), (1, [1, 0])):  # uneven, and a rank with nothing at all
-        shards = [B.BatchedLoader(IMGS[:m], LABELS[:m], TRAIN, batch_size=4, shuffle=True,
+        shards = [BatchedLoader(IMGS[:m], LABELS[:m], TRAIN, batch_size=4, shuffle=True,
                                   seed=0, num_replicas=2, rank=r, pad_shards=False)
                   for r in range(2)]
         idx = [s.indices(0) for s in shards]
@@ -209,14 +211,14 @@ def test_eval_sharding_has_no_repeats():
 
 def test_training_shards_stay_equal_when_padding_exceeds_the_data():
     # 1 image over 3 ranks: every rank still gets one sample, so steps stay in lockstep.
-    shards = [B.BatchedLoader(IMGS[:1], LABELS[:1], TRAIN, batch_size=4, num_replicas=3,
+    shards = [BatchedLoader(IMGS[:1], LABELS[:1], TRAIN, batch_size=4, num_replicas=3,
                               rank=r).indices(0) for r in range(3)]
     assert [s.tolist() for s in shards] == [[0], [0], [0]]
 
 
 def test_worker_error_reaches_the_caller():
     bad = [np.zeros((8, 8, 3), np.uint8)] * 4  # smaller than the crop: a clear error
-    dl = B.BatchedLoader(bad, np.zeros(4), TRAIN, batch_size=2, num_workers=2)
+    dl = BatchedLoader(bad, np.zeros(4), TRAIN, batch_size=2, num_workers=2)
     with pytest.raises(B.BatchedPipelineError, match="smaller than the crop"):
         list(dl)
 
@@ -228,7 +230,7 @@ def test_build_batched_loader_matches_paddle_pipeline_on_eval(cifar10_tarball):
              "transforms": [{"Resize": {"size": [40, 40]}}, {"ToTensor": None}, NORM]}
     ref = build_loader(dataset_cfg, split, "test", seed=0)
     ours = build_loader(dataset_cfg, dict(split, pipeline="batched"), "test", seed=0)
-    assert isinstance(ours, B.BatchedLoader)
+    assert isinstance(ours, BatchedLoader)
     assert len(ours) == len(ref)
     for (xa, ya), (xb, yb) in zip(ours, ref):
         np.testing.assert_array_equal(xa.numpy(), xb.numpy())
@@ -239,7 +241,7 @@ def test_build_batched_loader_matches_paddle_pipeline_on_eval(cifar10_tarball):
 
 def _both_routes(spec, images, seed=0):
     """(vectorised, per-image) outputs of one compiled list with the same batch generator."""
-    bt = B.BatchTransform(spec)
+    bt = C.BatchTransform(spec)
     fast = bt(images, np.random.default_rng(seed))
     bt.vectorise = False
     return fast, bt(images, np.random.default_rng(seed))
@@ -247,7 +249,7 @@ def _both_routes(spec, images, seed=0):
 
 def _ops_run_batched(spec, images, seed=0):
     """How many leading ops of ``spec`` ran on the whole batch."""
-    bt = B.BatchTransform(spec)
+    bt = C.BatchTransform(spec)
     params, _ = bt.sample(np.random.default_rng(seed), np.full((len(images), 2), 32))
     return bt._apply_batched(images, params)[1]
 
@@ -279,7 +281,7 @@ NAM_TRAIN = [{"RandomCrop": {"size": 32, "padding": 4}}, BRIGHT, CONTRAST,
       {"RandomVerticalFlip": {"prob": 0.5}}] + TAIL_T, 0),          # inner op per image only
 ])
 def test_vectorised_route_equals_per_image_route(spec, batched, monkeypatch):
-    monkeypatch.setattr(B.compiler, "GROUP_PIXELS", 5 * 32 * 32)  # several tail groups
+    monkeypatch.setattr(C, "GROUP_PIXELS", 5 * 32 * 32)  # several tail groups
     imgs = RNG.integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
     kept = imgs.copy()
     for images in (imgs, list(imgs)):  # the loader's array, or a list of images
@@ -297,7 +299,7 @@ def test_vectorised_route_changes_what_the_ops_say():
     imgs = RNG.integers(0, 256, (64, 32, 32, 3), dtype=np.uint8)
     spec = [{"RandomCrop": {"size": 32, "padding": 4, "fill": 5}},
             {"RandomHorizontalFlip": {"prob": 0.5}}, {"ToArray": None}]
-    bt = B.BatchTransform(spec)
+    bt = C.BatchTransform(spec)
     (ij, flips), _ = bt.sample(np.random.default_rng(0), np.full((64, 2), 32))
     out = np.rint(bt(imgs, np.random.default_rng(0)) * 255).astype(np.uint8).transpose(0, 2, 3, 1)
     for k in range(64):
@@ -323,17 +325,17 @@ def test_vectorised_route_on_mixed_sizes_and_grey_images():
     fast, slow = _both_routes(spec, flat)
     assert fast.shape == (9, 1, 28, 28)
     np.testing.assert_array_equal(fast, slow)
-    np.testing.assert_array_equal(B.BatchTransform(["ToTensor"])(flat, np.random.default_rng(0)),
+    np.testing.assert_array_equal(C.BatchTransform(["ToTensor"])(flat, np.random.default_rng(0)),
                                   per_image(T.ToTensor(), flat))
 
 
 @pytest.mark.parametrize("shape", [(1, 5, 7, 1), (9, 32, 32, 3), (300, 4, 6, 3)])
 def test_whole_batch_tail_is_a_per_channel_lookup(shape, monkeypatch):
-    monkeypatch.setattr(B.compiler, "GROUP_PIXELS", 100)  # several look-up groups
+    monkeypatch.setattr(C, "GROUP_PIXELS", 100)  # several look-up groups
     batch = RNG.integers(0, 256, shape, dtype=np.uint8)
     lut = RNG.random((shape[3], 256)).astype(np.float32)
     out = np.full((shape[0], shape[3]) + shape[1:3], np.nan, dtype=np.float32)
-    B.compiler._lookup_chw(batch, lut, out)
+    C._lookup_chw(batch, lut, out)
     want = np.stack([lut[ch][batch[..., ch]] for ch in range(shape[3])], axis=1)
     np.testing.assert_array_equal(out, want)
 

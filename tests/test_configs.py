@@ -119,7 +119,7 @@ def test_config_trains_two_steps_at_toy_scale(path, synthetic_root):
     from paddle_repro.data import build_dataset, build_loader
     from paddle_repro.engine.losses import build_loss
     from paddle_repro.engine.optim import build_lr, build_optimizer
-    from paddle_repro.engine.run import build_model_from_cfg
+    from paddle_repro.models import build_model_from_config
     classes = 100 if load_config(path)["DataLoader"]["dataset"]["name"] == "cifar100" else 10
     cfg = load_config(path, [
         "DataLoader.dataset.name=synthetic", f"DataLoader.dataset.root={synthetic_root}/{classes}",
@@ -132,7 +132,7 @@ def test_config_trains_two_steps_at_toy_scale(path, synthetic_root):
     assert list(np.asarray(image).shape) == cfg["Global"]["image_shape"]
     paddle.seed(0)
     loader = build_loader(dl["dataset"], dl["Train"], "train", seed=0)
-    model = build_model_from_cfg(cfg)
+    model = build_model_from_config(cfg)
     loss_fn = build_loss(cfg["Loss"])
     lr = build_lr(cfg["Optimizer"]["lr"], cfg["Global"]["epochs"], len(loader))
     opt = build_optimizer(cfg["Optimizer"], model.parameters(), lr.scheduler)

@@ -157,7 +157,7 @@ def test_distributed_uses_distributed_batch_sampler(cifar10_tarball):
 
 
 def test_pipeline_batched_dispatch(cifar10_tarball):
-    from paddle_repro.data.batched import BatchedLoader
+    from paddle_repro.data.batched.loader import BatchedLoader
 
     ds_cfg = {"name": "cifar10", "data_file": cifar10_tarball, "allow_unofficial": True}
     assert isinstance(build_loader(

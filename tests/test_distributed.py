@@ -119,7 +119,7 @@ def test_two_process_batched_eval_counts_each_image_once(tmp_path):
 
 
 def test_distributed_eval_refuses_padded_batched_shards():
-    from paddle_repro.data.batched import BatchedLoader
+    from paddle_repro.data.batched.loader import BatchedLoader
     from paddle_repro.engine.evaluate import evaluate
 
     imgs = np.zeros((3, 8, 8, 3), np.uint8)

@@ -25,7 +25,7 @@ from paddle_repro.models import MODELS, WeightsError, build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMOKE = {"alexnet_condconv", "alexnet_acmix", "resnet18_nam", "shufflenetv2_x0_5"}  # one per family + traps
-HEAVY = {n for n in MODELS if "101" in n or "152" in n}
+HEAVY = {n for n in MODELS.builtin() if "101" in n or "152" in n}
 heavy_skip = pytest.mark.skipif(not os.environ.get("PADDLE_REPRO_HEAVY_TESTS"),
                                 reason="101/152-layer ResNets: set PADDLE_REPRO_HEAVY_TESTS=1")
 
@@ -38,7 +38,7 @@ def _shape(name):
 
 def _params():
     out = []
-    for n in MODELS:
+    for n in MODELS.builtin():  # the package's models: a user's registered ones are theirs
         marks = [pytest.mark.smoke] if n in SMOKE else []
         marks += [heavy_skip] if n in HEAVY else []
         out.append(pytest.param(n, marks=marks))

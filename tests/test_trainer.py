@@ -54,7 +54,8 @@ class _Tiny(paddle.nn.Layer):
 
 @pytest.fixture
 def tiny_model(monkeypatch):
-    monkeypatch.setattr(run_module, "build_model_from_cfg", lambda cfg, k=None: _Tiny(k or 10))
+    monkeypatch.setattr(run_module, "build_model_from_config",
+                        lambda cfg, num_classes=None, weights=None: _Tiny(num_classes or 10))
 
 
 def _sha(path):
@@ -201,7 +202,8 @@ def test_preflight_sees_batched_images_as_transformed(tmp_path):
     """The batched loader's dataset holds raw 32x32 images; preflight must feed the model what
     the loader yields (here resized to 64x64), or a model needing that size is refused."""
     from paddle_repro.data import build_loader
-    from paddle_repro.engine.run import build_model_from_cfg, preflight
+    from paddle_repro.engine.run import preflight
+    from paddle_repro.models import build_model_from_config
 
     resize = {"Resize": {"size": [64, 64]}}
     over = ["DataLoader.Train.pipeline=batched", "DataLoader.Eval.pipeline=batched",
@@ -221,7 +223,7 @@ def test_preflight_sees_batched_images_as_transformed(tmp_path):
         plain = load_config(tmp_path / "run.yaml", [])
         preflight(plain, *[build_loader(ds, plain["DataLoader"][s], m, 0)
                            for s, m in (("Train", "train"), ("Eval", "test"))], _Needs64(), 10)
-    assert build_model_from_cfg(cfg, 10) is not None
+    assert build_model_from_config(cfg, 10) is not None
 
 
 def test_summary_counts_the_images_an_eval_pass_scores():

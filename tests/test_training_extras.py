@@ -29,7 +29,8 @@ class _NoBN(paddle.nn.Layer):
 
 @pytest.fixture
 def no_bn_model(monkeypatch):
-    monkeypatch.setattr(run_module, "build_model_from_cfg", lambda cfg, k=None: _NoBN(k or 10))
+    monkeypatch.setattr(run_module, "build_model_from_config",
+                        lambda cfg, num_classes=None, weights=None: _NoBN(num_classes or 10))
 
 
 def _weights(path):

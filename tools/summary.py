@@ -4,6 +4,7 @@ Usage:
     python tools/summary.py resnet50_nam --num-classes 100
     python tools/summary.py configs/nam/resnet50_nam.yaml          # Arch + Global.image_shape
     python tools/summary.py shufflenetv2_x0_5 --input-size 3 32 32 --json
+    python tools/summary.py my_net --custom-imports my_models    # my_net registered by my_models.py
 """
 import argparse
 import json
@@ -24,11 +25,15 @@ def main(argv=None):
                         help="one input's shape (default: the config's Global.image_shape, "
                              "else 3 32 32)")
     parser.add_argument("--num-classes", type=int, help="override the number of classes")
+    parser.add_argument("--custom-imports", nargs="+", metavar="MODULE",
+                        help="your modules that register the model named (a config lists "
+                             "them under custom_imports itself)")
     parser.add_argument("--json", action="store_true",
                         help="print counts as JSON instead of the table")
     args = parser.parse_args(argv)
     try:
-        name, model, size = build_for_summary(args.target, args.num_classes, args.input_size)
+        name, model, size = build_for_summary(args.target, args.num_classes, args.input_size,
+                                              args.custom_imports)
     except (KeyError, TypeError, ValueError, OSError) as exc:
         # user errors only (unknown model, bad Arch kwarg, bad/missing config): no traceback
         parser.exit(2, f"error: {exc}\n")

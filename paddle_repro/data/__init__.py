@@ -12,9 +12,6 @@ Contract (docs/architecture.md, details in docs/data.md):
 * ``TRANSFORMS`` / ``build_transforms(entries)``: the standard pipeline's view of the one
   transform table (``transform_table.TABLE``: each name's standard and batched implementation).
 """
-# ``batched`` first: its compiler reads transform_table, which imports batched's op modules.
-# Loading the package first runs that chain in one direction (package -> compiler -> table ->
-# op modules); importing transform_table before the package would re-enter it half-built.
 from . import batched
 from .datasets import DATASETS, build_dataset
 from .errors import DataError

@@ -44,6 +44,19 @@ def parse_entry(entry, pipeline="paddle", where="transform", error=TransformConf
     return name, dict(kwargs)
 
 
+def entry_names(entries):
+    """Every transform name of a (validated) list, nested entries included, in order."""
+    found = []
+    for entry in entries or ():
+        name, kwargs = next(iter(entry.items())) if isinstance(entry, dict) else (entry, None)
+        found.append(name)
+        row = TABLE.get(name)
+        for key in (row.nested if row else ()):
+            if isinstance(kwargs, dict) and key in kwargs:
+                found += entry_names([kwargs[key]])
+    return found
+
+
 def check_kwargs(name, kwargs, where="transform", error=TransformConfigError):
     """The keyword arguments of ``name`` against its standard builder's signature (the
     arguments a config may give, on both pipelines): unknown, missing or too many -> ``error``."""

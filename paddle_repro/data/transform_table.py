@@ -11,9 +11,14 @@ Kinds, which fix where a name may stand in a list: ``image`` ops take and give u
 images; ``to_chw`` (``ToTensor``/``ToArray``) turn them into float32 CHW arrays;
 ``normalize`` works on those. ``nested`` names keyword arguments that are themselves
 transform entries (``RandomApply.transform``), built for the same pipeline first.
+
+A user's module adds a row with ``paddle_repro.register_transform`` (an ``image`` op with a
+standard builder and no batched class: ``pipeline: paddle`` runs it, ``pipeline: batched``
+names it as unsupported).
 """
 from collections import namedtuple
 
+from ..registry import Registry, definition_of
 from . import standard_ops as S
 from .batched import geometric as G, photometric as P, tail as BT
 from .batched.random_apply import RandomApply as BatchedRandomApply
@@ -22,7 +27,7 @@ Row = namedtuple("Row", "standard batched kind nested")
 
 IMAGE, TO_CHW, NORMALIZE = "image", "to_chw", "normalize"
 
-TABLE = {
+TABLE = Registry("transform", {
     # name: Row(standard builder, batched class or None, kind, nested entry kwargs)
     "Resize": Row(S.resize, G.Resize, IMAGE, ()),
     "RandomResizedCrop": Row(S.random_resized_crop, G.RandomResizedCrop, IMAGE, ()),
@@ -40,7 +45,7 @@ TABLE = {
     "ToArray": Row(S.to_array, BT.ToArray, TO_CHW, ()),
     "Normalize": Row(S.normalize, BT.Normalize, NORMALIZE, ()),
     "MixupImage": Row(S.mixup_image, G.Identity, IMAGE, ()),  # identity on both (standard_ops)
-}
+}, define=lambda row: definition_of(row.standard))
 
 PIPELINES = ("paddle", "batched")
 

@@ -18,11 +18,12 @@ import paddle
 
 from paddle_repro.config import ConfigError
 from paddle_repro.data import build_dataset
+from paddle_repro.data.transform_entries import entry_names
+from paddle_repro.data.transform_table import TABLE
 from paddle_repro.data.transforms import build_transforms
-from paddle_repro.engine.run import build_model_from_cfg
 from paddle_repro.inference.images import class_names_for
-from paddle_repro.models import load_weights
-from paddle_repro.models.weights import _resolve_path
+from paddle_repro.models import build_model_from_config
+from paddle_repro.models.weights import resolve_weights_file
 
 from .errors import ExportError
 from .files import META_FILE, PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
@@ -112,6 +113,14 @@ def _num_classes(cfg):
         return None
 
 
+def preprocess_imports(cfg):
+    """The config's ``custom_imports`` when its Eval transforms use a name they register, else
+    None: the exported program itself needs no Python module (meta.py)."""
+    imports = cfg.get("custom_imports")
+    used = set(entry_names(cfg["DataLoader"]["Eval"]["transforms"]))
+    return list(imports) if imports and used - set(TABLE.builtin()) else None
+
+
 def export_model(cfg, verify=True):
     """Exports ``Global.checkpoint`` of ``cfg``'s Arch (see module doc).
 
@@ -134,14 +143,13 @@ def export_model(cfg, verify=True):
     image_shape = image_shape_of(cfg)
     folder = g.get("save_inference_dir") or os.path.join(g["output_dir"], "inference")
     name = cfg["Arch"]["name"]
-    checkpoint = _resolve_path(g["checkpoint"])
+    checkpoint = resolve_weights_file(g["checkpoint"])
     digest = sha256_of(checkpoint)
     check_target(folder, name, digest)
 
     paddle.set_device("cpu")
     with paddle.utils.unique_name.guard():
-        model = build_model_from_cfg(cfg, _num_classes(cfg))
-    load_weights(model, checkpoint)
+        model = build_model_from_config(cfg, _num_classes(cfg), weights=checkpoint)
     model.eval()
     probe = np.random.RandomState(0).rand(2, *image_shape).astype("float32")
     try:
@@ -156,7 +164,8 @@ def export_model(cfg, verify=True):
         program = save_program(model, tmp, image_shape)
         names = class_names_for(cfg, checkpoint, reference.shape[1])
         write_meta(tmp, build_meta(name, digest, os.path.basename(program), image_shape,
-                                   cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]]))
+                                   cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]],
+                                   preprocess_imports(cfg)))
         diff = None
         if verify:
             got = InferenceModel(tmp).logits(probe)

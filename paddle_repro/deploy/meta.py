@@ -3,11 +3,16 @@
 PaddleClas's deploy convention, reduced to this suite::
 
     Model:      {name: <registry key>, checkpoint_sha256: <hex>, program: inference.json}
-    PreProcess: {image_shape: [C, H, W], transforms: <DataLoader.Eval.transforms>}
+    PreProcess: {image_shape: [C, H, W], transforms: <DataLoader.Eval.transforms>,
+                 custom_imports: [module, ...]}     # only when a transform needs one
     PostProcess: {class_names: [...]}
 
 ``transforms`` are the config's Eval entries verbatim, applied by
 ``paddle_repro.data.transforms.build_transforms`` -- the very code ``tools/eval.py`` uses.
+The program is self-contained: Paddle Inference runs the traced operators, so a model a
+user's module registered needs nothing of that module. Only a transform the module
+registered does: then ``PreProcess.custom_imports`` names the config's ``custom_imports``,
+which the predictor imports before building the transforms.
 """
 import hashlib
 import os
@@ -27,11 +32,14 @@ def sha256_of(path, chunk=1 << 20):
     return digest.hexdigest()
 
 
-def build_meta(name, checkpoint_sha256, program, image_shape, transforms, class_names):
-    """The inference.yml dict (see module doc)."""
+def build_meta(name, checkpoint_sha256, program, image_shape, transforms, class_names,
+               custom_imports=None):
+    """The inference.yml dict (see module doc); ``custom_imports`` only when given."""
+    pre = {"image_shape": [int(v) for v in image_shape], "transforms": list(transforms)}
+    if custom_imports:
+        pre["custom_imports"] = list(custom_imports)
     return {"Model": {"name": name, "checkpoint_sha256": checkpoint_sha256, "program": program},
-            "PreProcess": {"image_shape": [int(v) for v in image_shape],
-                           "transforms": list(transforms)},
+            "PreProcess": pre,
             "PostProcess": {"class_names": [str(n) for n in class_names]}}
 
 

@@ -11,11 +11,12 @@ import numpy as np
 import paddle
 import paddle.inference as paddle_infer
 
+from paddle_repro.custom_imports import import_custom_modules
 from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.images import PredictError, load_image as read
 
 from .errors import ExportError
-from .files import PARAMS_FILE, program_file
+from .files import META_FILE, PARAMS_FILE, program_file
 from .meta import read_meta
 
 
@@ -87,6 +88,8 @@ class InferenceModel:
     def preprocess(self, image):
         """uint8 RGB [H, W, 3] -> float32 [C, H, W] through the inference.yml transforms."""
         if self._transform is None:
+            import_custom_modules(self.meta["PreProcess"].get("custom_imports"),
+                                  f"{os.path.join(self.folder, META_FILE)}: PreProcess.custom_imports")
             self._transform = build_transforms(self.meta["PreProcess"]["transforms"])
         return np.asarray(self._transform(image), dtype="float32")
 

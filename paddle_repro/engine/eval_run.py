@@ -15,12 +15,12 @@ import paddle
 from .. import runtime
 from ..config import ConfigError
 from ..data import build_loader
-from ..models import load_weights
+from ..models import build_model_from_config
 from .evaluate import evaluate, loader_throughput, model_throughput
 from .logger import setup_console
 from .losses import build_loss
 from .notebook_metrics import notebook_val_metrics
-from .run import build_model_from_cfg, metric_topk
+from .run import metric_topk
 
 log = logging.getLogger("paddle_repro")
 
@@ -42,8 +42,7 @@ def run_eval(cfg, write=True):
     dataset = loader.dataset
     num_classes = getattr(dataset, "num_classes", None)
     with paddle.utils.unique_name.guard():
-        model = build_model_from_cfg(cfg, num_classes)
-    load_weights(model, g["checkpoint"])
+        model = build_model_from_config(cfg, num_classes, weights=g["checkpoint"])
     num_classes = num_classes or int(cfg["Arch"].get("num_classes", 10))
     topk = metric_topk(cfg)
     res = evaluate(model, loader, build_loss(cfg["Loss"]), num_classes, topk)

@@ -20,7 +20,7 @@ import paddle
 from .. import runtime
 from ..config import ConfigError
 from ..data import build_loader
-from ..models import build_model, load_weights
+from ..models import build_model_from_config
 from .amp import amp_context
 from .ema import ModelEMA
 from .logger import setup_console
@@ -28,14 +28,6 @@ from .losses import build_loss
 from .optim import build_lr, build_optimizer
 
 log = logging.getLogger("paddle_repro")
-
-
-def build_model_from_cfg(cfg, num_classes=None):
-    """``models.build_model`` with ``Arch``'s keyword arguments (num_classes from data)."""
-    kwargs = {k: v for k, v in cfg["Arch"].items() if k != "name"}
-    if num_classes is not None:
-        kwargs.setdefault("num_classes", num_classes)
-    return build_model(cfg["Arch"]["name"], **kwargs)
 
 
 def metric_topk(cfg):
@@ -92,11 +84,10 @@ def build_run(cfg):
     train_loader = build_loader(ds, cfg["DataLoader"]["Train"], "train", g["seed"], distributed)
     eval_loader = build_loader(ds, cfg["DataLoader"]["Eval"], "test", g["seed"], distributed)
     num_classes = getattr(train_loader.dataset, "num_classes", None)
-    model = build_model_from_cfg(cfg, num_classes)
-    preflight(cfg, train_loader, eval_loader, model, num_classes)
+    model = build_model_from_config(cfg, num_classes, weights=g.get("checkpoint") or None)
     if g.get("checkpoint"):
-        load_weights(model, g["checkpoint"])
         log.info(f"Loaded weights from {g['checkpoint']}")
+    preflight(cfg, train_loader, eval_loader, model, num_classes)
     # with accumulation the schedule counts optimizer steps (the last group may be short)
     lr = build_lr(cfg["Optimizer"]["lr"], g["epochs"], math.ceil(len(train_loader) / g["update_freq"]))
     optimizer = build_optimizer(cfg["Optimizer"], model.parameters(), lr.scheduler)

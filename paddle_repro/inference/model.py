@@ -1,11 +1,12 @@
 """The trained model of a run folder: which checkpoint, and the network it belongs to.
 
 The model is built from the run's own resolved ``config.yaml`` (so the architecture matches
-the checkpoint) and loaded strictly with ``paddle_repro.models.load_weights``.
+the checkpoint, and the run's ``custom_imports`` are imported) and loaded strictly, by
+``paddle_repro.models.build_model_from_config``.
 """
 import os
 
-from paddle_repro.models import build_model, load_weights
+from paddle_repro.models import build_model_from_config
 from paddle_repro.report.runs import RunError
 
 CHECKPOINT_ORDER = ("best_model", "final_model", "latest")
@@ -27,8 +28,6 @@ def find_checkpoint(run_dir):
 
 def build_trained_model(cfg, checkpoint):
     """Builds ``cfg["Arch"]`` and loads ``checkpoint`` strictly; returns it in eval mode."""
-    arch = dict(cfg["Arch"])
-    model = build_model(arch.pop("name"), **arch)
-    load_weights(model, checkpoint)
+    model = build_model_from_config(cfg, weights=checkpoint)
     model.eval()
     return model

@@ -8,7 +8,9 @@ with the trained model; ``paddle_repro.report`` draws them and the tables read t
 FLOPs are counted at ``Global.image_shape`` for one image by
 :func:`paddle_repro.models.summary.count_flops` (paddle.flops' own per-layer rules, driven
 through our hooks because ``paddle.flops`` crashes on Paddle 3.x with NumPy 2, plus the
-project layers' ``CUSTOM_FLOPS``); what is and is not counted is ``report.flops.NOTE``.
+project layers' ``CUSTOM_FLOPS``); what is and is not counted is ``report.flops.NOTE``. A
+model with layers of a user's module that have no FLOPs rule also records their type names
+(``flops_not_counted``), which the table prints beside the note.
 """
 import json
 import os
@@ -17,7 +19,7 @@ import numpy as np
 
 from paddle_repro.inference.model import build_trained_model, find_checkpoint
 from paddle_repro.inference.predict import eval_dataset, predict_arrays, predict_loader
-from paddle_repro.models.summary import count_flops
+from paddle_repro.models.summary import count_flops, not_counted_user_types
 from paddle_repro.report.confusion import write_confusion
 from paddle_repro.report.flops import NOTE
 from paddle_repro.report.gallery import plot_gallery
@@ -84,6 +86,9 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False, figur
         flops, _uncounted_types = count_flops(model, tuple(cfg["Global"]["image_shape"]))
         extra = {"flops": int(flops),
                  "flops_image_shape": list(cfg["Global"]["image_shape"]), "flops_note": NOTE}
+        not_counted = not_counted_user_types(model)
+        if not_counted:  # absent for the package's own models: their files are as before
+            extra["flops_not_counted"] = not_counted
         with open(extra_path, "w", encoding="utf-8") as f:
             json.dump(extra, f, indent=1)
         done["flops"] = extra["flops"]

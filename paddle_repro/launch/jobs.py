@@ -62,19 +62,31 @@ class Job:
             return 0
 
 
-def run_attempt(argv, log_path, env=None):
-    """Runs one attempt as a subprocess, output appended to ``log_path``; returns its exit code."""
+def run_attempt(argv, log_path, env=None, cwd=None):
+    """Runs one attempt as a subprocess, output appended to ``log_path``; returns its exit code.
+
+    ``cwd``: the driver's working directory, where a config's ``custom_imports`` may live; used
+    when this machine has it (a shared file system), else the attempt starts where it is.
+    """
     os.makedirs(os.path.dirname(os.path.abspath(log_path)), exist_ok=True)
     with open(log_path, "a", encoding="utf-8") as log:
         log.write(f"$ {' '.join(argv)}\n")
         log.flush()
         return subprocess.call(argv, stdout=log, stderr=subprocess.STDOUT,
-                               env=dict(os.environ, **(env or {})))
+                               env=dict(os.environ, **(env or {})),
+                               cwd=cwd if cwd and os.path.isdir(cwd) else None)
 
 
 def package_root():
     """The folder that holds ``paddle_repro`` (put on a worker's PYTHONPATH)."""
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def worker_pythonpath():
+    """A training process's PYTHONPATH: the package, then the launching process's own entries,
+    so the modules a config's ``custom_imports`` names are found there as they were here
+    (the other place they may be, the working directory, the process inherits)."""
+    return os.pathsep.join(p for p in (package_root(), os.environ.get("PYTHONPATH")) if p)
 
 
 def should_retry(job, returncode, retries):

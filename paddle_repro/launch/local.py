@@ -12,7 +12,7 @@ import time
 
 import paddle
 
-from .jobs import JobFailed, failure_message, package_root, should_retry
+from .jobs import JobFailed, failure_message, should_retry, worker_pythonpath
 from .status import StatusLine
 
 
@@ -28,7 +28,7 @@ def _gpu_count():
 def slot_env(slot, n_slots, n_gpus=None, cpus=None):
     """Environment of process slot ``slot`` of ``n_slots``: its GPU or its share of cores."""
     n_gpus = _gpu_count() if n_gpus is None else n_gpus
-    env = {"PYTHONPATH": os.pathsep.join(p for p in (package_root(), os.environ.get("PYTHONPATH")) if p)}
+    env = {"PYTHONPATH": worker_pythonpath()}
     if n_gpus:
         env["CUDA_VISIBLE_DEVICES"] = str(slot % n_gpus)
     else:

@@ -11,14 +11,15 @@ a worker that cannot write there fails with a message naming the path.
 import os
 import sys
 
-from .jobs import JobFailed, LaunchError, failure_message, package_root, run_attempt, should_retry
+from .jobs import JobFailed, LaunchError, failure_message, run_attempt, should_retry, worker_pythonpath
 from .status import StatusLine
 
 CANNOT_WRITE = 3  # the attempt's own code: the worker cannot write the run folder
 
 
-def _attempt(argv_tail, run_dir, log_path, env):
-    """One training attempt on a Ray worker; returns (exit code, message)."""
+def _attempt(argv_tail, run_dir, log_path, env, cwd):
+    """One training attempt on a Ray worker, started in the driver's working directory
+    ``cwd`` when the node has it; returns (exit code, message)."""
     for folder in (os.path.dirname(os.path.abspath(run_dir)), os.path.dirname(os.path.abspath(log_path))):
         try:
             os.makedirs(folder, exist_ok=True)
@@ -27,7 +28,7 @@ def _attempt(argv_tail, run_dir, log_path, env):
         if not os.access(folder, os.W_OK):
             return CANNOT_WRITE, (f"worker cannot write {folder}: run folders must be on a path "
                                   "every node sees and can write (a shared file system)")
-    return run_attempt([sys.executable] + argv_tail, log_path, env), ""
+    return run_attempt([sys.executable] + argv_tail, log_path, env, cwd), ""
 
 
 def _init(ray, address, num_cpus):
@@ -67,7 +68,8 @@ def run_ray(jobs, jobs_dir, n_jobs=None, retries=2, gpus_per_run=0.0, cpus_per_r
     if started:
         log(f"[reproduce] Ray: {_init(ray, address, n_jobs or os.cpu_count() or 1)}")
     remote = ray.remote(max_retries=0)(_attempt)
-    env = {"PYTHONPATH": package_root(), "OMP_NUM_THREADS": str(max(1, int(cpus_per_run)))}
+    env = {"PYTHONPATH": worker_pythonpath(), "OMP_NUM_THREADS": str(max(1, int(cpus_per_run)))}
+    cwd = os.getcwd()  # where a config's custom_imports may live (launch/jobs.py)
     pending, status, messages = {}, StatusLine(jobs, log), {}
 
     def submit(job):
@@ -77,7 +79,7 @@ def run_ray(jobs, jobs_dir, n_jobs=None, retries=2, gpus_per_run=0.0, cpus_per_r
         job.state = "running"
         argv_tail = job.command(config_path)[1:]
         ref = remote.options(num_cpus=cpus_per_run, num_gpus=gpus_per_run).remote(
-            argv_tail, job.run_dir, log_path, env)
+            argv_tail, job.run_dir, log_path, env, cwd)
         pending[ref] = job
 
     try:

@@ -2,7 +2,8 @@
 
 Krizhevsky et al., 2012 (the network); CondConv arXiv:1904.04971; ACmix arXiv:2111.14556.
 One class covers the four notebook models; the ablation is two constructor arguments:
-``conv`` (what the last three convs are) and ``norm`` (BatchNorm after every conv or not).
+``conv`` (what the last three convs are: a name of the ``CONVS`` slot, which a user's module
+can fill too) and ``norm`` (BatchNorm after every conv or not).
 
     features: conv11/4 3->48 [bn] relu maxpool3/2 | conv5 48->128 [bn] relu maxpool3/2 |
               X 128->192 [bn] relu | X 192->192 [bn] relu | X 192->128 [bn] relu maxpool3/2
@@ -23,24 +24,28 @@ from paddle import nn
 
 from ..layers.acmix import ACmix
 from ..layers.condconv import CondConv2D
-from .errors import check_arguments
+from ..registry import Registry
+from .errors import ModelChoiceError, check_options, check_registered
 
 
-def _plain(cin, cout, num_experts, condconv_impl, acmix_impl):
+def _plain(cin, cout):
     return nn.Conv2D(cin, cout, kernel_size=3, stride=1, padding=1)
 
 
-def _condconv(cin, cout, num_experts, condconv_impl, acmix_impl):
+def _condconv(cin, cout, num_experts=2, impl="auto"):
     return CondConv2D(cin, cout, kernel_size=3, stride=1, padding=1, num_experts=num_experts,
-                      impl=condconv_impl)
+                      impl=impl)
 
 
-def _acmix(cin, cout, num_experts, condconv_impl, acmix_impl):
+def _acmix(cin, cout, impl="fast"):
     # The notebook's call: ACmix(cin, cout, kernel_conv=3, stride=1), kernel_att 7, head 4.
-    return ACmix(cin, cout, kernel_att=7, head=4, kernel_conv=3, stride=1, impl=acmix_impl)
+    return ACmix(cin, cout, kernel_att=7, head=4, kernel_conv=3, stride=1, impl=impl)
 
 
-CONVS = {"plain": _plain, "condconv": _condconv, "acmix": _acmix}
+# The conv slot: name -> builder(in_channels, out_channels, **options) of a layer mapping
+# [N, in, H, W] to [N, out, H, W] (a 3x3 "same" conv's shapes). A user's module adds one with
+# ``paddle_repro.register_conv``; ``Arch: {name: alexnet_bn, conv: <name>}`` then uses it.
+CONVS = Registry("conv", {"plain": _plain, "condconv": _condconv, "acmix": _acmix})
 NORMS = {None: None, "bn": nn.BatchNorm2D}
 
 
@@ -49,32 +54,32 @@ class AlexNet(nn.Layer):
 
     Args:
         num_classes: K, size of the last Linear.
-        conv: ``"plain" | "condconv" | "acmix"`` for the three 3x3 layers.
+        conv: a ``CONVS`` name for the three 3x3 layers: ``"plain" | "condconv" | "acmix"``
+            or one a user registered.
         norm: ``None`` (002's models) or ``"bn"`` (000's models): BatchNorm2D after every conv.
-        num_experts: CondConv experts (000: 2). Ignored unless ``conv="condconv"``.
+        conv_options: keyword arguments of that conv's builder (``condconv``: ``num_experts``,
+            000: 2, and ``impl``, ``"auto" | "grouped" | "bmm" | "per_expert"``; ``acmix``:
+            ``impl``, ``"fast" | "notebook"``).
         dropout: dropout probability in the classifier (notebooks: 0.5).
-        condconv_impl: ``CondConv2D`` impl (``"auto" | "grouped" | "bmm" | "per_expert"``).
-        acmix_impl: ``ACmix`` impl (``"fast" | "notebook"``).
 
     Shapes:
         x [B, 3, 128, 128] -> logits [B, K]. The classifier expects 128x128 inputs
         (3x3x128 features), as the notebooks resize CIFAR to 128.
     """
 
-    def __init__(self, num_classes=10, conv="plain", norm=None, num_experts=2, dropout=0.5,
-                 condconv_impl="auto", acmix_impl="fast"):
+    def __init__(self, num_classes=10, conv="plain", norm=None, conv_options=None, dropout=0.5):
         super().__init__()
-        if conv not in CONVS:
-            raise ValueError(f"AlexNet: unknown conv {conv!r}; valid: {', '.join(CONVS)}.")
+        check_registered("AlexNet conv", conv, CONVS, "register_conv")
         if norm not in NORMS:
-            raise ValueError(f"AlexNet: unknown norm {norm!r}; valid: None (no norm), 'bn'.")
+            raise ModelChoiceError(f"AlexNet: unknown norm {norm!r}; valid: None (no norm), 'bn'.")
+        check_options(f"conv {conv!r}", CONVS[conv], conv_options, "Arch.conv_options", skip=2)
         make_conv, norm_layer = CONVS[conv], NORMS[norm]
 
         def block(layer, cout):
             return [layer] + ([norm_layer(cout)] if norm_layer else []) + [nn.ReLU()]
 
         def mixer(cin, cout):
-            return make_conv(cin, cout, num_experts, condconv_impl, acmix_impl)
+            return make_conv(cin, cout, **(conv_options or {}))
 
         self.features = nn.Sequential(
             *block(nn.Conv2D(3, 48, kernel_size=11, stride=4, padding=11 // 2), 48),
@@ -98,35 +103,25 @@ class AlexNet(nn.Layer):
         return self.classifier(x.flatten(1))
 
 
-def _build(name, fixed, num_classes, kwargs, valid):
-    """AlexNet(**fixed, **kwargs); an argument this variant would ignore is an error."""
-    check_arguments(name, sorted(kwargs), ["num_classes", *valid])
-    return AlexNet(num_classes=num_classes, **fixed, **kwargs)
-
-
-def alexnet(num_classes=10, **kwargs):
+# ----- registry builders -------------------------------------------------------------------
+# ``alexnet`` / ``alexnet_bn`` take any ``CONVS`` entry (``conv``, ``conv_options``); the
+# notebooks' CondConv and ACmix models fix theirs and expose its options as their own keys.
+def alexnet(num_classes=10, conv="plain", conv_options=None, dropout=0.5):
     """002's baseline ``AlexNet``: plain convs, no BatchNorm (7,524,042 params at K=10)."""
-    return _build("alexnet", dict(conv="plain", norm=None), num_classes, kwargs, ["dropout"])
+    return AlexNet(num_classes, conv, None, conv_options, dropout)
 
 
-def alexnet_bn(num_classes=10, **kwargs):
+def alexnet_bn(num_classes=10, conv="plain", conv_options=None, dropout=0.5):
     """000's baseline ``AlexNet``: plain convs with BatchNorm (7,526,794 params at K=10)."""
-    return _build("alexnet_bn", dict(conv="plain", norm="bn"), num_classes, kwargs, ["dropout"])
+    return AlexNet(num_classes, conv, "bn", conv_options, dropout)
 
 
-def alexnet_condconv(num_classes=10, **kwargs):
-    """000's ``AlexNet_CondConv``: BN, CondConv with 2 experts (8,302,474 params at K=10).
-
-    kwargs: ``num_experts``, ``dropout``, ``condconv_impl`` (see ``AlexNet``).
-    """
-    return _build("alexnet_condconv", dict(conv="condconv", norm="bn"), num_classes, kwargs,
-                  ["num_experts", "dropout", "condconv_impl"])
+def alexnet_condconv(num_classes=10, num_experts=2, dropout=0.5, condconv_impl="auto"):
+    """000's ``AlexNet_CondConv``: BN, CondConv with 2 experts (8,302,474 params at K=10)."""
+    return AlexNet(num_classes, "condconv", "bn", dict(num_experts=num_experts, impl=condconv_impl),
+                   dropout)
 
 
-def alexnet_acmix(num_classes=10, **kwargs):
-    """002's ``AlexNet_ACmix``: ACmix, no BatchNorm (7,051,159 params at K=10).
-
-    kwargs: ``dropout``, ``acmix_impl`` (see ``AlexNet``).
-    """
-    return _build("alexnet_acmix", dict(conv="acmix", norm=None), num_classes, kwargs,
-                  ["dropout", "acmix_impl"])
+def alexnet_acmix(num_classes=10, dropout=0.5, acmix_impl="fast"):
+    """002's ``AlexNet_ACmix``: ACmix, no BatchNorm (7,051,159 params at K=10)."""
+    return AlexNet(num_classes, "acmix", None, dict(impl=acmix_impl), dropout)

@@ -26,6 +26,8 @@ import math
 import paddle
 import paddle.nn as nn
 
+from ..registry import Registry
+
 _CONV = (nn.Conv1D, nn.Conv2D, nn.Conv3D)
 
 
@@ -73,7 +75,8 @@ def paddle_default_init(model):
     return model
 
 
-INITS = {
+# name -> scheme(model) -> model (re-draws in place); ``paddle_repro.register_init`` adds one
+INITS = Registry("init", {
     "paddle_default": paddle_default_init,
     "torch_default": torch_default_init,
-}
+})

@@ -9,10 +9,13 @@ One class, ``ResNet(depth, stem, attention)``, covers both networks of the NAM n
   ``paddle.vision.models.resnet*`` (same state-dict keys, so its weights load as they are).
 * ``attention="nam"``: a ``NAM`` at the end of every block, after the last BN and before
   the residual add, as the notebook. The slot is generic: ``ATTENTIONS`` maps a name to a
-  builder ``(channels, hw, **options) -> nn.Layer``, so another block attention (SE, CBAM)
-  is one line there. Its parameters live under ``<block>.attention.*`` (NAM:
-  ``<block>.attention.bn_channel``; the notebook's ``<block>.nam.Channel_Att.bn2`` and our
-  checkpoints' earlier ``<block>.nam.*`` load through ``models.weights``).
+  builder ``(channels, hw, **options) -> nn.Layer`` whose layer maps [N, C, H, W] to the same
+  shape, so another block attention (SE, CBAM) is one registration
+  (``paddle_repro.register_attention``, ``docs/extending.md``) and then
+  ``Arch: {name: resnet18, attention: se}`` on any depth. Its parameters live under
+  ``<block>.attention.*`` (NAM: ``<block>.attention.bn_channel``; the notebook's
+  ``<block>.nam.Channel_Att.bn2`` and our checkpoints' earlier ``<block>.nam.*`` load
+  through ``models.weights``).
 * Beyond the notebook, off by default: ``nam_spatial`` (the paper's pixel attention, which
   needs the input ``image_size`` to size its per-position BNs) and ``nam_lambda`` (the
   paper's L1 sparsity penalty, returned by ``regularization_loss()``).
@@ -24,7 +27,9 @@ import paddle
 import paddle.nn as nn
 
 from ..layers.nam import NAM, collect_sparsity_loss
+from ..registry import Registry
 from ..suggest import check_choice
+from .errors import ModelChoiceError, check_options, check_registered
 
 STEMS = ("cifar", "imagenet")
 
@@ -36,7 +41,7 @@ def _nam_attention(channels, hw, sparsity=0.0, spatial=False, impl="fast"):
 
 
 # name -> builder(channels, hw, **options) of the Layer each block applies before its add
-ATTENTIONS = {"nam": _nam_attention}
+ATTENTIONS = Registry("attention", {"nam": _nam_attention})
 
 
 class BasicBlock(nn.Layer):
@@ -118,7 +123,7 @@ class ResNet(nn.Layer):
         num_classes: outputs of ``fc``.
         stem: ``"cifar"`` (3x3/1 conv, no max-pool) or ``"imagenet"`` (7x7/2 + max-pool).
         attention: None or a name in ``ATTENTIONS`` (``"nam"``: channel NAM at the end of
-            every block).
+            every block; a user's ``register_attention`` name likewise).
         attention_options: keyword arguments of that builder (NAM: ``sparsity``, the L1
             penalty weight of ``regularization_loss``; ``spatial``, its pixel branch;
             ``impl``, ``"fast"`` or ``"notebook"``).
@@ -131,12 +136,15 @@ class ResNet(nn.Layer):
     def __init__(self, depth=50, num_classes=100, stem="cifar", attention=None,
                  attention_options=None, image_size=32):
         super().__init__()
-        check_choice("ResNet depth", depth, sorted(LAYER_CFG))
-        check_choice("ResNet stem", stem, STEMS)
-        check_choice("ResNet attention", attention, [None, *ATTENTIONS])
+        check_choice("ResNet depth", depth, sorted(LAYER_CFG), ModelChoiceError)
+        check_choice("ResNet stem", stem, STEMS, ModelChoiceError)
+        check_registered("ResNet attention", attention, ATTENTIONS, "register_attention")
         if attention is None and attention_options:
-            raise ValueError(f"ResNet: attention_options {attention_options} need an attention "
-                             f"(one of {sorted(ATTENTIONS)}).")
+            raise ModelChoiceError(f"ResNet: attention_options {attention_options} need an attention "
+                                   f"(one of {sorted(ATTENTIONS)}).")
+        if attention is not None:  # after (channels, hw), the builder's own keyword arguments
+            check_options(f"attention {attention!r}", ATTENTIONS[attention], attention_options,
+                          "Arch.attention_options", skip=2)
         block, layers = LAYER_CFG[depth]
         self.depth, self.stem, self.attention = depth, stem, attention
         self.num_classes = num_classes
@@ -193,30 +201,32 @@ class ResNet(nn.Layer):
         return collect_sparsity_loss(self)
 
 
-# ----- registry builders: CIFAR stem, no attention ------------------------------------------
-def resnet18(num_classes=100, stem="cifar"):
+# ----- registry builders: CIFAR stem, no attention unless Arch.attention names one ---------
+# ``attention``/``attention_options``: any ``ATTENTIONS`` entry and its keyword arguments;
+# ``image_size``: the input H (=W) or [H, W] that sizes each block's ``hw`` for it.
+def resnet18(num_classes=100, stem="cifar", attention=None, attention_options=None, image_size=32):
     """ResNet-18, CIFAR stem by default."""
-    return ResNet(18, num_classes, stem)
+    return ResNet(18, num_classes, stem, attention, attention_options, image_size)
 
 
-def resnet34(num_classes=100, stem="cifar"):
+def resnet34(num_classes=100, stem="cifar", attention=None, attention_options=None, image_size=32):
     """ResNet-34, CIFAR stem by default."""
-    return ResNet(34, num_classes, stem)
+    return ResNet(34, num_classes, stem, attention, attention_options, image_size)
 
 
-def resnet50(num_classes=100, stem="cifar"):
+def resnet50(num_classes=100, stem="cifar", attention=None, attention_options=None, image_size=32):
     """ResNet-50, CIFAR stem by default (the NAM run's fair baseline)."""
-    return ResNet(50, num_classes, stem)
+    return ResNet(50, num_classes, stem, attention, attention_options, image_size)
 
 
-def resnet101(num_classes=100, stem="cifar"):
+def resnet101(num_classes=100, stem="cifar", attention=None, attention_options=None, image_size=32):
     """ResNet-101, CIFAR stem by default."""
-    return ResNet(101, num_classes, stem)
+    return ResNet(101, num_classes, stem, attention, attention_options, image_size)
 
 
-def resnet152(num_classes=100, stem="cifar"):
+def resnet152(num_classes=100, stem="cifar", attention=None, attention_options=None, image_size=32):
     """ResNet-152, CIFAR stem by default."""
-    return ResNet(152, num_classes, stem)
+    return ResNet(152, num_classes, stem, attention, attention_options, image_size)
 
 
 def resnet50_imagenet(num_classes=1000):

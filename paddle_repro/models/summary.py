@@ -22,6 +22,14 @@ Two sources of rules:
   CondConv's ``per_expert`` impl does E times the conv MACs and ACmix's ``fast`` dense
   attention compares every query with all H*W keys, which shows in throughput, not here.
 
+A layer of a user's module (defined outside paddle and this package) is counted like any
+other: whole by its rule if it registered one (``paddle_repro.register_flops``), else through
+its sublayers, so the operations of its own ``forward`` (a functional conv, or a matmul of
+two activations) count 0. Such types are listed by ``not_counted_user_types``, and the summary
+and the tables say so beside the number instead of passing it off as complete. A layer whose
+own operations are element-wise (0 by the conventions above) registers ``sublayers_flops``:
+its sublayers are counted and nothing is marked.
+
 Why not call ``paddle.flops`` itself: under Paddle 3.x with NumPy 2 it crashes after the
 forward pass (``int()`` of a shape-[1] tensor) and leaves its bookkeeping buffers in the
 model's state dict. A test checks ``count_flops`` equals ``paddle.flops`` on models without
@@ -38,7 +46,8 @@ from ..config import load_config
 from ..layers.acmix import ACmix
 from ..layers.condconv import CondConv2D
 from ..layers.nam import NAM
-from . import build_model
+from ..registry import PACKAGE, Registry
+from . import build_model_from_config
 from .weights import count_params
 
 
@@ -118,13 +127,19 @@ def nam_flops(layer, x, y):
     return branches * 2 * _numel(x.shape)
 
 
+def sublayers_flops(layer, x, y):
+    """The rule of a layer whose own operations are element-wise: it adds nothing, and the
+    layer's sublayers are counted as anywhere else (``_plan`` walks into it)."""
+    return 0
+
+
 # Custom layer class -> rule(layer, input tensor, output tensor) -> int FLOPs of the whole
 # layer (children included). Subclasses use their nearest listed base class's rule.
-CUSTOM_FLOPS = {
+CUSTOM_FLOPS = Registry("FLOPs rule", {
     CondConv2D: condconv_flops,
     ACmix: acmix_flops,
     NAM: nam_flops,
-}
+})
 
 
 def _custom_rule(layer):
@@ -134,6 +149,19 @@ def _custom_rule(layer):
     return None
 
 
+def _is_users(layer_type):
+    """True for a layer class defined outside paddle and this package (a user's module)."""
+    module = layer_type.__module__ or ""
+    return not any(module == top or module.startswith(top + ".") for top in ("paddle", PACKAGE))
+
+
+def not_counted_user_types(model):
+    """Sorted names of the user's layer types in ``model`` without a FLOPs rule: their
+    sublayers are counted, the operations of their own ``forward`` are not."""
+    return sorted({type(layer).__name__ for layer in model.sublayers(include_self=True)
+                   if _is_users(type(layer)) and _custom_rule(layer) is None})
+
+
 def _plan(layer, seen, custom, leaves, uncounted):
     """Sorts ``layer``'s subtree into custom layers (counted whole), ruled leaves and
     zero-counted leaf type names. A custom layer's descendants are not visited."""
@@ -141,7 +169,7 @@ def _plan(layer, seen, custom, leaves, uncounted):
         return
     seen.add(id(layer))
     rule = _custom_rule(layer)
-    if rule is not None:
+    if rule is not None and rule is not sublayers_flops:
         custom.append((layer, rule))
         return
     children = list(layer.children())
@@ -208,8 +236,9 @@ def summarize(model, input_size=(3, 32, 32)):
 
     Returns:
         dict ``table`` (paddle.summary's per-layer text), ``total_params`` (BN statistics
-        included), ``trainable_params``, ``flops`` (``count_flops``, batch 1) and
-        ``uncounted_types`` (leaf layer types counted as zero).
+        included), ``trainable_params``, ``flops`` (``count_flops``, batch 1),
+        ``uncounted_types`` (leaf layer types counted as zero) and ``not_counted_user_types``
+        (a user's layer types without a FLOPs rule).
     """
     shape = [1] + [int(v) for v in input_size]
     was_training = model.training
@@ -221,30 +250,33 @@ def summarize(model, input_size=(3, 32, 32)):
     flops, uncounted = count_flops(model, input_size)
     total, trainable = count_params(model)
     return {"table": table.rstrip(), "total_params": total, "trainable_params": trainable,
-            "flops": int(flops), "uncounted_types": uncounted}
+            "flops": int(flops), "uncounted_types": uncounted,
+            "not_counted_user_types": not_counted_user_types(model)}
 
 
-def build_for_summary(target, num_classes=None, input_size=None):
+def build_for_summary(target, num_classes=None, input_size=None, custom_imports=None):
     """Builds the model named by ``target``: a registry name or a config YAML path.
 
     Args:
         target: e.g. ``"resnet50_nam"`` or ``"configs/nam/resnet50_nam.yaml"``.
         num_classes: overrides the builder default / the config's ``Arch.num_classes``.
         input_size: overrides the config's ``Global.image_shape`` (default [3, 32, 32]).
+        custom_imports: modules to import first when ``target`` is a name a user's module
+            registers (a config lists its own).
 
     Returns:
         ``(name, model, input_size)``.
     """
     if str(target).endswith((".yaml", ".yml")):
         cfg = load_config(target)
-        arch = dict(cfg["Arch"])
-        name = arch.pop("name")
         shape = input_size or cfg["Global"]["image_shape"]
     else:
-        name, arch, shape = target, {}, input_size or [3, 32, 32]
+        cfg = {"Arch": {"name": target}, "custom_imports": custom_imports}
+        shape = input_size or [3, 32, 32]
+    arch = dict(cfg["Arch"])
     if num_classes is not None:
         arch["num_classes"] = num_classes
-    return name, build_model(name, **arch), list(shape)
+    return arch["name"], build_model_from_config({**cfg, "Arch": arch}), list(shape)
 
 
 def format_summary(name, info, input_size):
@@ -254,9 +286,14 @@ def format_summary(name, info, input_size):
              f"parameters: total {info['total_params']:,} (BN running statistics included), "
              f"trainable {info['trainable_params']:,}",
              f"FLOPs (paddle.flops conventions, batch 1): {info['flops']:,}"]
-    if info["uncounted_types"]:
-        lines.append(f"  leaf layers counted as zero (no paddle.flops rule): "
-                     f"{', '.join(info['uncounted_types'])}")
+    users = info.get("not_counted_user_types") or []
+    leaves = [t for t in info["uncounted_types"] if t not in users]
+    if leaves:
+        lines.append(f"  leaf layers counted as zero (no paddle.flops rule): {', '.join(leaves)}")
+    if users:
+        lines.append(f"  NOT COUNTED: the own operations of {', '.join(users)} (layers of your "
+                     "module without a FLOPs rule: only their sublayers are counted; add a rule "
+                     "with paddle_repro.register_flops)")
     lines.append("  (CondConv2D, ACmix and NAM are counted whole by CUSTOM_FLOPS in "
                  "paddle_repro/models/summary.py; element-wise ops and activations count 0)")
     return "\n".join(lines)

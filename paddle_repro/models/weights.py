@@ -59,7 +59,12 @@ def count_params(model):
     return total, trainable
 
 
-def _resolve_path(path):
+def resolve_weights_file(path):
+    """The file a weights path or checkpoint prefix names (``<prefix>.pdparams`` tried too).
+
+    Raises:
+        WeightsError: neither exists (a folder lists its .pdparams files).
+    """
     path = os.fspath(path)
     for candidate in (path, path + ".pdparams"):
         if os.path.isfile(candidate):
@@ -79,7 +84,7 @@ def read_state_dict(path):
     Raises:
         WeightsError: missing, truncated/corrupt, or not a state dict.
     """
-    file = _resolve_path(path)
+    file = resolve_weights_file(path)
     if file.endswith((".pdopt", ".pdstates")):
         prefix = file.rsplit(".", 1)[0]
         raise WeightsError(f"{file!r} is a checkpoint's {'optimizer' if file.endswith('.pdopt') else 'training'} "

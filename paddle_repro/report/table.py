@@ -41,6 +41,8 @@ def build_table(spec, results):
             "seeds": [r["summary"].get("seed") for r in loaded],
             "values": values, "mean": {c: summ[c][0] for c in columns},
             "std": {c: summ[c][1] for c in columns}, "notebook": run.get("notebook") or {},
+            "flops_not_counted": sorted({t for r in loaded
+                                         for t in (r.get("extra") or {}).get("flops_not_counted", [])}),
         })
     with_row = next(r for r in rows if r["role"] == "with")
     deltas, notebook_deltas = [], []
@@ -150,6 +152,12 @@ def render_markdown(spec, table, header_lines=()):
                    "be told apart from seed noise. Use `--seeds 42,43,44`.")
     if "flops" in cols:
         out += ["", NOTE]
+        partial = [f"{r['label']}: {', '.join(r['flops_not_counted'])}" for r in table["rows"]
+                   if r.get("flops_not_counted")]
+        if partial:
+            out.append("NOT COUNTED in FLOPs/image, the own operations of layers from a user's "
+                       "module without a FLOPs rule (their sublayers are counted; "
+                       "paddle_repro.register_flops adds a rule): " + "; ".join(partial) + ".")
     if spec.get("notebook_notes") or spec.get("notebook_hardware"):
         out += ["", "Notebook numbers are the notebook's own (copied from its printed output), "
                 "never ours" + (f"; its hardware: {spec['notebook_hardware']}."

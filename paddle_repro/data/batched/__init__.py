@@ -49,12 +49,16 @@ helpers), ``geometric`` and ``photometric`` (image ops), ``random_apply``, ``tai
 (``BatchTransform``), ``sharding`` (per-rank indices), ``buffers`` (reused output memory),
 ``threads`` (background workers), ``loader`` (``BatchedLoader``, ``build_batched_loader``,
 which takes the dataset ``paddle_repro.data.build_loader`` built).
+
+Imports run one way: the op modules need nothing of the table; the transform table imports
+them; ``compiler`` and ``loader`` read the table. So this package's face hands on the ops
+only (importing the table's readers here would make ``transform_table -> batched ->
+compiler -> transform_table`` a cycle): ``BatchTransform`` and ``compile_op`` come from
+``batched.compiler``, ``BatchedLoader`` and ``build_batched_loader`` from ``batched.loader``.
 """
 from .base import BatchedPipelineError
-from .compiler import OPS, TAIL, BatchTransform, compile_op
 from .geometric import (Identity, RandomCrop, RandomHorizontalFlip, RandomResizedCrop,
                         RandomRotation, RandomVerticalFlip, Resize)
-from .loader import BatchedLoader, build_batched_loader
 from .photometric import (BrightnessTransform, ColorJitter, ContrastTransform, HueTransform,
                           SaturationTransform)
 from .random_apply import RandomApply
@@ -62,8 +66,7 @@ from .sharding import shard_indices, shard_size
 from .tail import Normalize, ToArray, ToTensor
 
 __all__ = [
-    "BatchedPipelineError", "BatchTransform", "BatchedLoader", "build_batched_loader",
-    "compile_op", "OPS", "TAIL", "shard_indices", "shard_size",
+    "BatchedPipelineError", "shard_indices", "shard_size",
     "Identity", "Resize", "RandomResizedCrop", "RandomCrop", "RandomHorizontalFlip",
     "RandomVerticalFlip", "RandomRotation", "BrightnessTransform", "ContrastTransform",
     "SaturationTransform", "HueTransform", "ColorJitter", "RandomApply",
