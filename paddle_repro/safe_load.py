@@ -37,6 +37,7 @@ raw tensors), ``inference.json`` / ``inference.pdmodel`` (a program description)
 Opt-out: for a file you trust (you wrote it, or know who did) that needs another global,
 set ``PADDLE_REPRO_TRUST_PICKLES=1``; files are then unpickled unrestricted, with a warning.
 """
+import _compat_pickle
 import codecs
 import collections
 import logging
@@ -55,21 +56,35 @@ class UnsafePickleError(UserError, pickle.UnpicklingError):
     """A pickle that asks for a global outside ``ALLOWED``; nothing in it was run."""
 
 
-def _latin1_encode(text, encoding="utf-8", errors="strict"):
-    """``_codecs.encode`` as protocol 2 uses it for ``bytes``: latin-1 text only."""
-    if codecs.lookup(encoding).name != "iso8859-1" or not isinstance(text, str) or errors != "strict":
-        raise pickle.UnpicklingError(f"_codecs.encode({type(text).__name__}, {encoding!r}) is not "
-                                     "how a pickle stores bytes")
-    return text.encode("latin-1")
+def _refusal(source, what):
+    return UnsafePickleError(
+        f"{source} asks to call {what} while it loads; weights, checkpoints and data files need "
+        "only arrays, numbers and containers, so it was refused and nothing in the file ran. It "
+        "is not a file this suite or Paddle writes as is. If you trust it (you wrote it, or know "
+        f"who did), load it with {TRUST_ENV}=1 in the environment.")
 
 
-def _dense_tensor_data(expression, namespace=None):
+def _latin1_encode(source):
+    """``_codecs.encode`` as protocols 2 and 3 use it for ``bytes``: latin-1 text only."""
+    def encode(text, encoding="utf-8", errors="strict"):
+        try:
+            latin1 = codecs.lookup(encoding).name == "iso8859-1"
+        except LookupError:
+            latin1 = False
+        if not (latin1 and isinstance(text, str) and errors == "strict"):
+            raise _refusal(source, f"_codecs.encode(<{type(text).__name__}>, {str(encoding)[:40]!r})")
+        return text.encode("latin-1")
+    return encode
+
+
+def _dense_tensor_data(source):
     """Paddle pickles a ``DenseTensor`` as ``eval("data", {"data": array})``: the array."""
-    if (expression == "data" and isinstance(namespace, dict) and set(namespace) == {"data"}
-            and isinstance(namespace["data"], np.ndarray)):
-        return namespace["data"]
-    raise pickle.UnpicklingError(f"builtins.eval({str(expression)[:80]!r}, ...): only Paddle's "
-                                 "eval('data', {'data': <array>}) is a tensor")
+    def dense_tensor(expression, namespace=None, *rest):
+        if (expression == "data" and not rest and isinstance(namespace, dict)
+                and set(namespace) == {"data"} and isinstance(namespace["data"], np.ndarray)):
+            return namespace["data"]
+        raise _refusal(source, f"builtins.eval({str(expression)[:80]!r})")
+    return dense_tensor
 
 
 def _numpy_core(name):
@@ -81,27 +96,33 @@ def _numpy_core(name):
     return getattr(multiarray, name)
 
 
-def _paddle_generator_state():
+def _paddle_generator_state(source):
     import paddle  # the class lives in Paddle's C++ module; imported only for old .pdstates
     return type(paddle.get_rng_state()[0])
 
 
-# (module, name) -> a function returning what the global resolves to
+# (module, name) -> a function of the file's name returning what the global resolves to
 ALLOWED = {
-    **{(core, name): (lambda name=name: _numpy_core(name))
+    **{(core, name): (lambda source, name=name: _numpy_core(name))
        for core in ("numpy.core.multiarray", "numpy._core.multiarray")
        for name in ("_reconstruct", "scalar")},
-    ("numpy", "ndarray"): lambda: np.ndarray,
-    ("numpy", "dtype"): lambda: np.dtype,
-    ("collections", "OrderedDict"): lambda: collections.OrderedDict,
-    ("builtins", "tuple"): lambda: tuple,
-    ("builtins", "set"): lambda: set,
-    ("builtins", "frozenset"): lambda: frozenset,
-    ("builtins", "bytearray"): lambda: bytearray,
-    ("_codecs", "encode"): lambda: _latin1_encode,
-    ("builtins", "eval"): lambda: _dense_tensor_data,
+    ("numpy", "ndarray"): lambda source: np.ndarray,
+    ("numpy", "dtype"): lambda source: np.dtype,
+    ("collections", "OrderedDict"): lambda source: collections.OrderedDict,
+    ("builtins", "tuple"): lambda source: tuple,
+    ("builtins", "set"): lambda source: set,
+    ("builtins", "frozenset"): lambda source: frozenset,
+    ("builtins", "bytearray"): lambda source: bytearray,
+    ("_codecs", "encode"): _latin1_encode,
+    ("builtins", "eval"): _dense_tensor_data,
     ("paddle.base.libpaddle", "GeneratorState"): _paddle_generator_state,  # 2.6 and 3.x
 }
+
+
+def python3_name(module, name):
+    """Python 2's name of a global (protocols 0-2 write ``__builtin__.tuple``) as pickle maps it."""
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
 def trusted():
@@ -115,15 +136,11 @@ class _RestrictedUnpickler(pickle.Unpickler):
         self.source = source
 
     def find_class(self, module, name):
+        module, name = python3_name(module, name)
         resolve = ALLOWED.get((module, name))
         if resolve is None:
-            raise UnsafePickleError(
-                f"{self.source} asks to call {module}.{name} while it loads; weights, "
-                "checkpoints and data files need only arrays, numbers and containers, so it was "
-                "refused and nothing in the file ran. It is not a file this suite or Paddle "
-                f"writes as is. If you trust it (you wrote it, or know who did), load it with "
-                f"{TRUST_ENV}=1 in the environment.")
-        return resolve()
+            raise _refusal(self.source, f"{module}.{name}")
+        return resolve(self.source)
 
     def persistent_load(self, pid):
         raise pickle.UnpicklingError(f"persistent id {str(pid)[:40]!r}: not a plain pickle")
