@@ -60,13 +60,17 @@ def save(prefix, model, optimizer, state):
     """
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     tmp = {s: f"{prefix}{s}.tmp{os.getpid()}" for s in SUFFIXES}
+    writing = tmp[".pdparams"]  # named in an OSError that has no file name (pickle's writes)
     try:
-        paddle.save(model.state_dict(), tmp[".pdparams"])
-        hashes = {".pdparams": _sha256(tmp[".pdparams"])}
+        paddle.save(model.state_dict(), writing)
+        hashes = {".pdparams": _sha256(writing)}
         if optimizer is not None:
-            paddle.save(optimizer.state_dict(), tmp[".pdopt"])
-            hashes[".pdopt"] = _sha256(tmp[".pdopt"])
-        state_file.write(dict(state, _sha256=hashes), tmp[".pdstates"])
+            writing = tmp[".pdopt"]
+            paddle.save(optimizer.state_dict(), writing)
+            hashes[".pdopt"] = _sha256(writing)
+        writing = tmp[".pdstates"]
+        state_file.write(dict(state, _sha256=hashes), writing)
+        writing = prefix
         _keep_previous(prefix)
         for suffix in (".pdparams", ".pdopt"):
             if os.path.exists(tmp[suffix]):
@@ -75,10 +79,17 @@ def save(prefix, model, optimizer, state):
                 os.remove(prefix + suffix)  # a stale optimizer file must not pair with new weights
         os.replace(tmp[".pdstates"], prefix + ".pdstates")  # the commit point
         _drop(prefix + PREV)
+    except OSError as err:
+        if err.filename is None:
+            err.filename = writing
+        raise
     finally:
         for path in tmp.values():
-            if os.path.exists(path):
-                os.remove(path)
+            try:
+                if os.path.exists(path):
+                    os.remove(path)
+            except OSError:  # a folder turned read-only: the next start's clean_stale removes it
+                pass
 
 
 def _drop(prefix):
