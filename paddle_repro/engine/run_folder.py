@@ -12,13 +12,13 @@
   derived from it (eval.json, figures, per-class numbers) is left beside the new run.
 """
 import contextlib
-import errno
 import glob
 import json
 import logging
 import os
 import socket
 
+from ..errors import CANNOT_WRITE, cannot_write_reason
 from .checkpoint import CheckpointError, clean_stale, pid_alive
 
 log = logging.getLogger("paddle_repro")
@@ -29,20 +29,6 @@ RUN_FILES = ("config.yaml", "metrics.jsonl", "train_steps.jsonl", "summary.json"
              "curves_loss.png", "curves_acc.png", "train.log")
 CHECKPOINTS = ("latest", "best_model", "final_model", "latest.prev", "best_model.prev",
                "final_model.prev")
-
-
-# what a write into the run folder fails with when the disk or the folder will not take it,
-# and what that means: a file-size limit (ulimit -f) is EFBIG, Python ignores its SIGXFSZ
-CANNOT_WRITE = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-                errno.EFBIG: "a file reached the file-size limit (ulimit -f)",
-                errno.EROFS: "the file system is read-only",
-                errno.EACCES: "the folder is read-only for this user",
-                errno.EPERM: "the folder or file is immutable (chattr +i) or otherwise protected"}
-
-
-def cannot_write_reason(err):
-    """Why ``err`` (an OSError) could not write, in words, or None when it is another error."""
-    return CANNOT_WRITE.get(getattr(err, "errno", None))
 
 
 def _cannot_write_message(out, err):
