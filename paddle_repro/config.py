@@ -25,7 +25,8 @@ import yaml
 
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
 from .data.errors import TransformConfigError
-from .data.loader import validate_transforms
+from .data.loader import validate_transforms, worker_limit
+from .host import available_cpus
 from .errors import ConfigError
 from .suggest import did_you_mean
 
@@ -284,6 +285,11 @@ def _check_ranges(cfg, fail):
             fail(["DataLoader", split, "batch_size"], f"must be >= 1, got {s['batch_size']}.")
         if s["num_workers"] < 0:
             fail(["DataLoader", split, "num_workers"], f"must be >= 0, got {s['num_workers']}.")
+        if s["num_workers"] > worker_limit():
+            fail(["DataLoader", split, "num_workers"], f"{s['num_workers']} workers is more than this "
+                 f"machine can use: it has {available_cpus()} CPUs available, and more than "
+                 f"max(8, 4 per CPU) = {worker_limit()} workers only costs memory and start-up time "
+                 f"(each is a process). Use 0 to {worker_limit()} (0 loads in the training process).")
         if s["num_samples"] is not None and s["num_samples"] < 1:
             fail(["DataLoader", split, "num_samples"], f"must be >= 1 or null (all), got "
                  f"{s['num_samples']}.")
