@@ -273,6 +273,11 @@ def _check_ranges(cfg, fail):
         fail(["Optimizer", "momentum"], f"must be in [0, 1), got {opt['momentum']}.")
     if lr["name"] == "multistep" and not 0 < lr["gamma"] < 1:
         fail(["Optimizer", "lr", "gamma"], f"a decay factor must be in (0, 1), got {lr['gamma']}.")
+    if lr["name"] == "cosine" and lr["eta_min"] > lr["learning_rate"]:
+        fail(["Optimizer", "lr", "eta_min"], f"{lr['eta_min']} is above learning_rate "
+             f"{lr['learning_rate']}: the cosine schedule would raise the lr from "
+             f"{lr['learning_rate']} to {lr['eta_min']} instead of lowering it. Set eta_min below "
+             "learning_rate (0 by default).")
     if lr["name"] == "plateau" and not 0 < lr["factor"] < 1:
         fail(["Optimizer", "lr", "factor"], f"a decay factor must be in (0, 1), got {lr['factor']}.")
     topk = cfg["Metric"]["topk"]
