@@ -9,9 +9,9 @@ import os
 import tempfile
 
 from ..errors import cannot_write_reason
+from ..inference.images import IMAGE_EXTS, folder_images
 from .errors import InferenceModelError
 
-IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 def list_images(source):
@@ -24,8 +24,7 @@ def list_images(source):
         InferenceModelError: ``source`` does not exist, or names no image.
     """
     if os.path.isdir(source):
-        paths = sorted(os.path.join(source, n) for n in os.listdir(source)
-                       if n.lower().endswith(IMAGE_EXTS))
+        paths = folder_images(source)
     elif os.path.isfile(source) and source.lower().endswith(IMAGE_EXTS):
         paths = [source]
     elif os.path.isfile(source):

@@ -63,6 +63,12 @@ def holds_a_run(out):
     return os.path.isfile(metrics) and os.path.getsize(metrics) > 0
 
 
+def has_final_model(out):
+    """True when ``out`` holds the ``final_model`` checkpoint a finished run promises."""
+    prefix = os.path.join(out, "final_model")
+    return os.path.isfile(prefix + ".pdstates") and os.path.isfile(prefix + ".pdparams")
+
+
 def clear_run_files(out):
     """Removes an earlier run's files from ``out`` (checkpoints, records, figures, VisualDL)."""
     for name in RUN_FILES:

@@ -3,13 +3,15 @@
 ``plan_runs`` resolves every (run, seed) of a spec into a config and a run folder
 ``<output>/<run name>/seed<seed>`` (``--quick`` overrides, the run's own overrides, the
 user's ``-o``, then the seed and the folder). ``run_state`` says whether that folder is
-finished (skip), unfinished with a ``latest`` checkpoint (resume), or to be trained from
-scratch; a folder holding a trained run of a *different* config is a :class:`ReproduceError`
+finished (skip: its summary says so and its ``final_model`` is there), unfinished or
+missing its ``final_model`` with a ``latest`` checkpoint (resume; the trainer writes a
+missing ``final_model`` again from it), or to be trained from scratch; a folder holding a trained run of a *different* config is a :class:`ReproduceError`
 listing the differing keys (never silently mixed into a table) and offering ``--restart``.
 """
 import os
 
 from paddle_repro.config import load_config
+from paddle_repro.engine.run_folder import has_final_model
 from paddle_repro.report.runs import read_config, read_json
 from paddle_repro.errors import UserError
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
@@ -45,10 +47,18 @@ def run_state(run_dir, cfg, restart=False):
             "Pass --restart to retrain it from scratch with this config (its checkpoints are "
             "replaced), or another --output to keep it.")
     summary_path = os.path.join(run_dir, "summary.json")
-    if os.path.isfile(summary_path) and read_json(summary_path).get("finished"):
+    said_finished = os.path.isfile(summary_path) and read_json(summary_path).get("finished")
+    if said_finished and has_final_model(run_dir):
         return "finished"
     if os.path.isfile(os.path.join(run_dir, "latest.pdparams")):
         return "resume"
+    if said_finished:
+        if restart:
+            return "restart"
+        raise ReproduceError(
+            f"{run_dir} says it finished (summary.json) but has neither its final_model checkpoint "
+            "nor a latest one to write it again from. Pass --restart to retrain it, or another "
+            "--output.")
     return "fresh"
 
 
