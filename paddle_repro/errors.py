@@ -5,7 +5,6 @@ callers catching ``ValueError`` / ``KeyError`` / ``RuntimeError`` keep working);
 catch ``UserError``, so a new error type needs no table entry anywhere.
 """
 import contextlib
-import errno
 import sys
 
 
@@ -15,20 +14,6 @@ class UserError(Exception):
 
 class ConfigError(UserError, ValueError):
     """A config file or override is wrong; the message names the key, the file and a fix."""
-
-
-# what a write fails with when the disk or the folder will not take it, in words; a
-# file-size limit (ulimit -f) is EFBIG because Python ignores its SIGXFSZ
-CANNOT_WRITE = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
-                errno.EFBIG: "a file reached the file-size limit (ulimit -f)",
-                errno.EROFS: "the file system is read-only",
-                errno.EACCES: "the folder or file is read-only",
-                errno.EPERM: "the folder or file is immutable (chattr +i) or otherwise protected"}
-
-
-def cannot_write_reason(err):
-    """Why the OSError ``err`` could not write, in words; None for any other error."""
-    return CANNOT_WRITE.get(getattr(err, "errno", None))
 
 
 def user_error_message(err):

@@ -20,7 +20,7 @@ import numpy as np
 import paddle
 
 from paddle_repro.config import ConfigError
-from paddle_repro.errors import cannot_write_reason
+from paddle_repro.writable import cannot_write_reason, nearest_existing, probe_file, probe_folder
 from paddle_repro.data import build_dataset
 from paddle_repro.data.transforms import build_transforms
 from paddle_repro.engine.run import build_model_from_cfg
@@ -134,10 +134,7 @@ def check_room(folder, need):
     file-size limit or a full disk leaves a truncated file behind a successful call (and a
     predictor that loads it computes garbage), so the file is also measured after the save.
     """
-    nearest = os.path.abspath(folder)
-    while not os.path.exists(nearest):
-        nearest = os.path.dirname(nearest)
-    why = _room_message(nearest, need)
+    why = _room_message(nearest_existing(folder), need)
     if why:
         raise ExportError(f"Cannot export to {folder}: {why}. Nothing was written; make room, or "
                           "choose another -o Global.save_inference_dir.")
@@ -146,27 +143,23 @@ def check_room(folder, need):
 def check_writable(folder):
     """Refuses a target that is a file or cannot be written, before anything is exported.
 
-    Creates and removes a temporary folder where the export will write (the target, or its
-    nearest existing parent) and opens its existing model files for appending without
-    writing: a read-only or immutable folder is found even by root.
+    Tries where the export will write (the target, or its nearest existing parent) and its
+    existing model files (``paddle_repro.writable``): a read-only or immutable folder is found
+    even by root.
     """
     if os.path.exists(folder) and not os.path.isdir(folder):
         raise ExportError(f"Global.save_inference_dir {folder} is a file, not a folder: choose "
                           "another -o Global.save_inference_dir or move the file.")
-    nearest = os.path.abspath(folder)
-    while not os.path.exists(nearest):
-        nearest = os.path.dirname(nearest)
-    if not os.path.isdir(nearest):
-        raise ExportError(f"Global.save_inference_dir {folder} lies under {nearest}, which is a file.")
     try:
-        os.rmdir(tempfile.mkdtemp(prefix=".export-probe-", dir=nearest))
+        probe_folder(folder)
         for path in model_files(folder) if os.path.isdir(folder) else []:
-            open(path, "a").close()
+            probe_file(path)
     except OSError as err:
-        raise ExportError(f"Cannot write to {err.filename if os.path.isfile(err.filename or '') else nearest} "
-                          f"({err.strerror}): {cannot_write_reason(err) or err.strerror}. Nothing "
-                          "was exported; choose another -o Global.save_inference_dir or make the "
-                          "folder writable.") from None
+        name = err.filename if os.path.isfile(err.filename or "") else nearest_existing(folder)
+        raise ExportError(f"Cannot write to {name} ({err.strerror}): "
+                          f"{cannot_write_reason(err) or err.strerror}. Nothing was exported; "
+                          "choose another -o Global.save_inference_dir or make the folder "
+                          "writable.") from None
 
 
 def _verify(tmp, probe, reference, folder):

@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 
-from ..errors import cannot_write_reason
+from ..writable import cannot_write_reason, probe_file, probe_folder
 from ..inference.images import IMAGE_EXTS, folder_images
 from .errors import InferenceModelError
 
@@ -50,9 +50,8 @@ def _cannot_write(path, err):
 def check_output(path):
     """Refuses an ``--output`` that cannot be written, before anything is predicted.
 
-    Creates and removes a temporary file beside ``path`` (the way ``write_results`` writes)
-    and opens an existing ``path`` for appending without writing, so a read-only folder or an
-    immutable file is found even by root, for whom permission bits do not count.
+    Tries the folder and an existing file (``paddle_repro.writable``): a read-only folder or
+    an immutable file is found even by root, for whom permission bits do not count.
     """
     if os.path.isdir(path):
         raise InferenceModelError(f"--output {path} is a folder; give a file name, e.g. "
@@ -61,11 +60,8 @@ def check_output(path):
     if not os.path.isdir(folder):
         raise InferenceModelError(f"--output {path}: the folder {folder} does not exist.")
     try:
-        fd, probe = tempfile.mkstemp(prefix=".infer-", dir=folder)
-        os.close(fd)
-        os.remove(probe)
-        if os.path.exists(path):
-            open(path, "a").close()
+        probe_folder(folder)
+        probe_file(path)
     except OSError as err:
         raise _cannot_write(path, err) from None
 

@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 
-from ..errors import CANNOT_WRITE, cannot_write_reason
+from ..writable import CANNOT_WRITE, cannot_write_reason
 from .checkpoint import CheckpointError, clean_stale, pid_alive
 
 log = logging.getLogger("paddle_repro")

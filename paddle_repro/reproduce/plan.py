@@ -15,6 +15,7 @@ from paddle_repro.engine.run_folder import has_final_model
 from paddle_repro.report.runs import read_config, read_json
 from paddle_repro.errors import UserError
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
+from paddle_repro.writable import cannot_write_reason, probe_folder
 
 
 class ReproduceError(UserError, RuntimeError):
@@ -83,10 +84,12 @@ def plan_runs(spec, output, seeds=None, quick=False, overrides=()):
 
 def check_writable(output):
     """Creates ``output`` or raises a :class:`ReproduceError` saying which --output to pass."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ReproduceError(f"--output {output} is a file, not a folder; pass another --output.")
     try:
         os.makedirs(output, exist_ok=True)
+        probe_folder(output)  # by trying: root ignores permission bits, not chattr +i
     except OSError as err:
-        raise ReproduceError(f"cannot create the output folder {output}: {err}; pass a writable "
-                             "--output (on a cluster: a path every node sees).") from err
-    if not os.access(output, os.W_OK):
-        raise ReproduceError(f"the output folder {output} is not writable; pass another --output.")
+        reason = cannot_write_reason(err) or err.strerror
+        raise ReproduceError(f"cannot write the output folder {output} ({err.strerror}): {reason}; "
+                             "pass a writable --output (on a cluster: a path every node sees).") from None
