@@ -131,6 +131,7 @@ def claim(cfg, is_main=True):
         yield
         return
     _check_output_path(out)
+    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
         lock = _take_lock(out)
@@ -157,6 +158,8 @@ def claim(cfg, is_main=True):
         raise RunFolderError(_cannot_write_message(out, err)) from None
     finally:
         _release(lock)
+        if created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)  # a run refused before it wrote anything leaves no empty folder
 
 
 def _release(lock):
