@@ -33,6 +33,7 @@ from paddle_repro.engine import checkpoint
 from paddle_repro.engine.trainer import train
 from paddle_repro.reproduce.plan import plan_runs
 from paddle_repro.report.spec import load_spec
+from paddle_repro.safe_load import load_paddle
 from tests.test_trainer import tiny_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -351,6 +352,23 @@ def test_predict_takes_a_folder(world, capsys):
                                   str(images), "--topk", "1"])
     out = capsys.readouterr().out
     assert code == 0 and str(images / "a.png") in out and str(images / "b.png") in out
+
+
+def test_a_finished_run_that_lost_final_model_gets_it_back(world, tmp_path):
+    """Issue 27 item 4: "finished" promises final_model; a resume writes it again from the
+    last epoch's weights (latest is always saved at the last epoch), changing nothing else."""
+    run = tmp_path / "run"
+    shutil.copytree(world / "run", run)
+    for path in run.glob("final_model.*"):
+        path.unlink()
+    before = _snapshot(run)
+    assert train(load_config(run / "config.yaml", [f"Global.output_dir={run}",
+                                                   "Global.resume=auto"]))["finished"]
+    after = _snapshot(run)
+    same = {k: v for k, v in after.items() if not k.startswith(("final_model", "train.log"))}
+    assert same == {k: v for k, v in before.items() if k != "train.log"}
+    final, latest = load_paddle(run / "final_model.pdparams"), load_paddle(run / "latest.pdparams")
+    assert final.keys() == latest.keys() and all(np.array_equal(final[k], latest[k]) for k in final)
 
 
 # --------------------------------------------------------------------------------- export
