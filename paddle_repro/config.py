@@ -29,7 +29,8 @@ import yaml
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
 from .custom_imports import import_custom_modules
 from .data.errors import TransformConfigError
-from .data.loader import validate_transforms
+from .data.loader import validate_transforms, worker_limit
+from .host import available_cpus
 from .errors import ConfigError
 from .suggest import did_you_mean
 
@@ -279,6 +280,11 @@ def _check_ranges(cfg, fail):
         fail(["Optimizer", "momentum"], f"must be in [0, 1), got {opt['momentum']}.")
     if lr["name"] == "multistep" and not 0 < lr["gamma"] < 1:
         fail(["Optimizer", "lr", "gamma"], f"a decay factor must be in (0, 1), got {lr['gamma']}.")
+    if lr["name"] == "cosine" and lr["eta_min"] > lr["learning_rate"]:
+        fail(["Optimizer", "lr", "eta_min"], f"{lr['eta_min']} is above learning_rate "
+             f"{lr['learning_rate']}: the cosine schedule would raise the lr from "
+             f"{lr['learning_rate']} to {lr['eta_min']} instead of lowering it. Set eta_min below "
+             "learning_rate (0 by default).")
     if lr["name"] == "plateau" and not 0 < lr["factor"] < 1:
         fail(["Optimizer", "lr", "factor"], f"a decay factor must be in (0, 1), got {lr['factor']}.")
     topk = cfg["Metric"]["topk"]
@@ -291,6 +297,11 @@ def _check_ranges(cfg, fail):
             fail(["DataLoader", split, "batch_size"], f"must be >= 1, got {s['batch_size']}.")
         if s["num_workers"] < 0:
             fail(["DataLoader", split, "num_workers"], f"must be >= 0, got {s['num_workers']}.")
+        if s["num_workers"] > worker_limit():
+            fail(["DataLoader", split, "num_workers"], f"{s['num_workers']} workers is more than this "
+                 f"machine can use: it has {available_cpus()} CPUs available, and more than "
+                 f"max(8, 4 per CPU) = {worker_limit()} workers only costs memory and start-up time "
+                 f"(each is a process). Use 0 to {worker_limit()} (0 loads in the training process).")
         if s["num_samples"] is not None and s["num_samples"] < 1:
             fail(["DataLoader", split, "num_samples"], f"must be >= 1 or null (all), got "
                  f"{s['num_samples']}.")

@@ -18,6 +18,14 @@ def cpu_model():
         return cpu
 
 
+def available_cpus():
+    """CPUs this process may run on (its affinity mask: taskset, cgroup cpusets), else all."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def host_facts():
     """``{"cpu", "logical_cpus", "omp_num_threads"}`` of this process."""
     return {"cpu": cpu_model(), "logical_cpus": os.cpu_count(),

@@ -67,7 +67,8 @@ def test_resolve_resume(tmp_path):
         checkpoint.resolve_resume(str(tmp_path / "best_model"), str(tmp_path))
 
 
-def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
+def _interruptible_config(tmp_path, workers=0):
+    """A 15-batch epoch (ShuffleNetV2 0.5x, synthetic data) to stop in the middle."""
     norm = {"Normalize": {"mean": [0.5] * 3, "std": [0.5] * 3}}
     cfg = {
         "Global": {"output_dir": str(tmp_path / "run"), "epochs": 1, "device": "cpu",
@@ -77,13 +78,18 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
         "DataLoader": {
             "dataset": {"name": "synthetic", "root": str(tmp_path / "data"), "train_size": 120,
                         "test_size": 10},
-            "Train": {"batch_size": 8, "shuffle": True, "transforms": [{"ToTensor": None}, norm]},
+            "Train": {"batch_size": 8, "shuffle": True, "num_workers": workers,
+                      "transforms": [{"ToTensor": None}, norm]},
             "Eval": {"batch_size": 10, "transforms": [{"ToTensor": None}, norm]}},
     }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def _train_until_mid_epoch(tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1")
     proc = subprocess.Popen([sys.executable, str(ROOT / "tools" / "train.py"), "-c", str(tmp_path / "c.yaml")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group, as a terminal's job
     steps = tmp_path / "run" / "train_steps.jsonl"
     deadline = time.time() + 90
     while time.time() < deadline and proc.poll() is None:
@@ -91,6 +97,22 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
             break
         time.sleep(0.1)
     assert proc.poll() is None, "training ended before it could be interrupted"
+    return proc
+
+
+def test_ctrl_c_with_loader_workers_is_announced_once(tmp_path):
+    """Ctrl-C reaches the whole process group, loader workers included (issue 27 item 4)."""
+    _interruptible_config(tmp_path, workers=2)
+    proc = _train_until_mid_epoch(tmp_path)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130, err
+    assert err.count("Signal 2: stopping") == 1, err
+
+
+def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
+    _interruptible_config(tmp_path)
+    proc = _train_until_mid_epoch(tmp_path)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -107,5 +129,6 @@ def test_ctrl_c_saves_latest_and_prints_resume_command(tmp_path):
     assert summary["finished"]
     records = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [15]
+    steps = tmp_path / "run" / "train_steps.jsonl"
     logged = [json.loads(x)["step"] for x in steps.read_text().splitlines()]
     assert logged == list(range(1, 16))  # no step lost or repeated across the interruption

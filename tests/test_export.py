@@ -15,7 +15,7 @@ import pytest
 
 from paddle_repro.config import load_config
 from paddle_repro.data import build_dataset
-from paddle_repro.deploy import ExportError
+from paddle_repro.deploy import ExportError, InferenceModelError
 from paddle_repro.deploy.export import export_model, save_program
 from paddle_repro.deploy.meta import build_meta, write_meta
 from paddle_repro.deploy.predictor import InferenceModel, load_image
@@ -74,7 +74,7 @@ def test_predictor_equals_dygraph_eval(name, tmp_path):
 def test_acmix_other_size_is_a_clear_error(tmp_path):
     model = build_model("alexnet_acmix", num_classes=10)
     predictor = _export(model, tmp_path, "alexnet_acmix", (3, 128, 128))
-    with pytest.raises(ExportError, match=r"exported for inputs \[N, 3, 128, 128\]"):
+    with pytest.raises(InferenceModelError, match=r"exported for inputs \[N, 3, 128, 128\]"):
         predictor.logits(np.zeros((1, 3, 96, 96), "float32"))
 
 

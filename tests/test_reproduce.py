@@ -47,6 +47,8 @@ class FakeTrainer:
         run_dir = cfg["Global"]["output_dir"]
         fake_run(run_dir, cfg["Global"]["seed"], 0.5, 0.6, 0.6)
         dump_config(cfg, os.path.join(run_dir, "config.yaml"))
+        for suffix in (".pdparams", ".pdstates"):  # what "finished" promises (plan.run_state)
+            open(os.path.join(run_dir, "final_model" + suffix), "wb").close()
 
 
 def test_skip_resume_and_stale_runs(tmp_path):
@@ -67,6 +69,13 @@ def test_skip_resume_and_stale_runs(tmp_path):
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
     summary["finished"] = False
     json.dump(summary, open(os.path.join(run_dir, "summary.json"), "w"))
+    open(os.path.join(run_dir, "latest.pdparams"), "wb").close()
+    reproduce(spec, out, seeds=[1, 2], quick=True, overrides=ovr, train_fn=fake, figures=False,
+              log=lambda *_: None)
+    assert fake.calls == [(run_dir, "auto")]
+    fake.calls.clear()  # finished, but final_model deleted: resumed (it is written again), not skipped
+    run_dir = os.path.join(out, "fast", "seed1")
+    os.remove(os.path.join(run_dir, "final_model.pdparams"))
     open(os.path.join(run_dir, "latest.pdparams"), "wb").close()
     reproduce(spec, out, seeds=[1, 2], quick=True, overrides=ovr, train_fn=fake, figures=False,
               log=lambda *_: None)

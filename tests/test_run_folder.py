@@ -258,7 +258,7 @@ def test_a_full_disk_mid_run_names_the_file_and_keeps_the_checkpoints(tmp_path, 
         raise OSError(errno_.ENOSPC, "No space left on device", str(path))
 
     monkeypatch.setattr(paddle, "save", full)
-    with pytest.raises(RunFolderError, match=r"Cannot write .*run.*No space left on device .*"
+    with pytest.raises(RunFolderError, match=r"Cannot write .*run.*No space left on device\).*"
                                              r"latest.*are intact.*Global\.resume=auto"):
         train(tiny_cfg(tmp_path, "run", ov + ["Global.resume=auto"]))
     monkeypatch.setattr(paddle, "save", real_save)

@@ -207,7 +207,8 @@ def test_preflight_sees_batched_images_as_transformed(tmp_path):
 
     resize = {"Resize": {"size": [64, 64]}}
     over = ["DataLoader.Train.pipeline=batched", "DataLoader.Eval.pipeline=batched",
-            "DataLoader.Eval.transforms=[{Resize: {size: [64, 64]}}, {ToTensor: null}]"]
+            "DataLoader.Eval.transforms=[{Resize: {size: [64, 64]}}, {ToTensor: null}]",
+            "Global.image_shape=[3,64,64]"]
     cfg = tiny_cfg(tmp_path, overrides=over)
     assert cfg["DataLoader"]["Eval"]["transforms"][0] == resize
 

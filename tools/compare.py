@@ -16,7 +16,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from paddle_repro.inference.run_outputs import write_run_outputs  # noqa: E402
-from paddle_repro.report.compare import check_run_dirs, compare_runs  # noqa: E402
+from paddle_repro.report.compare import check_request, compare_runs  # noqa: E402
 from paddle_repro.report.machine import measured_on  # noqa: E402
 from paddle_repro.report.runs import load_run  # noqa: E402
 from paddle_repro.errors import user_errors  # noqa: E402
@@ -36,7 +36,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     with user_errors():
-        check_run_dirs(args.runs, args.group)  # before any figure: say what to pass instead
+        check_request(args.runs, args.out, labels, args.group)  # before any figure is written
         if not args.no_figures:
             for run_dir in args.runs:
                 write_run_outputs(run_dir)

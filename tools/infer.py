@@ -6,17 +6,17 @@
 ``--input`` is an image file, a folder of images, or a text file with one image path per
 line. Images go through the inference.yml transforms (the config's Eval transforms, as in
 tools/eval.py); prints the top-k classes and writes them as JSON (default
-<model_dir>/infer_results.json). Logic in ``paddle_repro.deploy``.
+<model_dir>/infer_results.json). The model folder, the images and the output file are all
+checked before anything is predicted. Logic in ``paddle_repro.deploy``.
 """
 import argparse
-import json
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
 import cv2  # noqa: E402,F401  (before paddle: see paddle_repro/process.py)
 
-from paddle_repro.deploy.inputs import list_images  # noqa: E402
+from paddle_repro.deploy.inputs import check_output, list_images, write_results  # noqa: E402
 from paddle_repro.deploy.predictor import InferenceModel  # noqa: E402
 from paddle_repro.engine.cli import run  # noqa: E402
 
@@ -42,14 +42,15 @@ def main(argv=None):
 
     def _main():
         model = InferenceModel(args.model_dir, args.device, args.threads, args.onednn)
-        results = model.predict_files(list_images(args.input), args.topk, args.batch_size)
+        images = list_images(args.input)
+        path = args.output or os.path.join(args.model_dir, "infer_results.json")
+        check_output(path)
+        results = model.predict_files(images, args.topk, args.batch_size)
         for res in results:
             print(res["image"])
             for rank, top in enumerate(res["topk"], 1):
                 print(f"  {rank}. {top['class_name']:<20s} {100 * top['prob']:6.2f}%")
-        path = args.output or os.path.join(args.model_dir, "infer_results.json")
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(results, f, indent=2)
+        write_results(path, results)
         print(f"Wrote {path}")
 
     run(_main)

@@ -2,7 +2,7 @@
 
     python tools/predict.py -c configs/shufflenetv2/x0_5.yaml \
         -o Global.checkpoint=output/shufflenetv2/x0_5/seed42/best_model.pdparams \
-        cat.png dog.jpg [--topk 5]
+        cat.png dog.jpg photos/ [--topk 5]
 
 Images are resized to the data set's native 32x32 when they differ (as the ShuffleNetV2
 notebook's predict did), then go through the config's Eval transforms.
@@ -28,10 +28,10 @@ def main(argv=None):
     parser.add_argument("-c", "--config", required=True, help="the run's config (YAML)")
     add_override_argument(parser, "e.g. Global.checkpoint=<run dir>/best_model.pdparams")
     parser.add_argument("--topk", type=int, default=5, help="classes shown per image")
-    parser.add_argument("images", nargs="*", help="image files (png, jpg, ...)")
+    parser.add_argument("images", nargs="*", help="image files (png, jpg, ...) or folders of them")
     args = take_overrides(parser.parse_args(argv), positional="images")
     if not args.images:
-        parser.error("give at least one image file")
+        parser.error("give at least one image file or folder")
     if args.topk < 1:
         parser.error("--topk must be >= 1")
     with user_errors():

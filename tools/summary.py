@@ -31,13 +31,22 @@ def main(argv=None):
     parser.add_argument("--json", action="store_true",
                         help="print counts as JSON instead of the table")
     args = parser.parse_args(argv)
+    if args.input_size and min(args.input_size) < 1:
+        parser.error(f"--input-size wants three positive sizes C H W, got {args.input_size}")
+    if args.num_classes is not None and args.num_classes < 1:
+        parser.error(f"--num-classes must be >= 1, got {args.num_classes}")
     try:
         name, model, size = build_for_summary(args.target, args.num_classes, args.input_size,
                                               args.custom_imports)
     except (KeyError, TypeError, ValueError, OSError) as exc:
         # user errors only (unknown model, bad Arch kwarg, bad/missing config): no traceback
         parser.exit(2, f"error: {exc}\n")
-    info = summarize(model, size)
+    try:
+        info = summarize(model, size)
+    except (ValueError, RuntimeError) as exc:  # the model cannot run on inputs of that size
+        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+        parser.exit(2, f"error: {name} cannot take inputs of shape {list(size)} ({first[:200]}); "
+                       "pass its size with --input-size C H W (AlexNet's classifier needs 128x128).\n")
     if args.json:
         info.pop("table")
         print(json.dumps({"model": name, "input_size": size, **info}, indent=2))

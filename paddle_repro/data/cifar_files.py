@@ -11,11 +11,15 @@ one ``DataError`` that names the file and the fix:
 * md5: a file carrying the official name must have the official md5 (else it is a broken
   download); any other file whose md5 is not official needs ``allow_unofficial: true``;
 * structure: gzip/tar readable, the expected members present, each batch unpickles to
-  ``data`` uint8 [N, 3072] with N labels in range.
+  ``data`` uint8 [N, 3072] with N labels in range;
+* safety: the batches are pickles from elsewhere, so they are read through
+  ``safe_load``'s allow-list (arrays, lists, dicts): an archive whose pickles ask for
+  anything else is refused (``UnsafePickleError``) and nothing in it runs. Paddle's own
+  ``Cifar10._load_data`` (a plain ``pickle.load``) is never called: ``cifar.py`` hands it
+  these validated rows.
 """
 import hashlib
 import os
-import pickle
 import socket
 import tarfile
 import threading
@@ -24,6 +28,7 @@ import zlib
 import numpy as np
 from paddle.dataset import common as paddle_dataset  # Paddle's own CIFAR cache and downloader
 
+from ..safe_load import UnsafePickleError, load_pickle
 from .errors import DataError
 
 URL_PREFIX = "https://dataset.bj.bcebos.com/cifar/"
@@ -142,7 +147,9 @@ def check_md5(name, path, allow_unofficial):
 
 def _unpickle(tar, member, path):
     try:
-        return pickle.load(tar.extractfile(member), encoding="bytes")
+        return load_pickle(tar.extractfile(member), f"{path}:{member.name}", encoding="bytes")
+    except UnsafePickleError:
+        raise
     except (EOFError, OSError, zlib.error, tarfile.TarError) as e:
         raise DataError("%s is truncated or corrupt: member %s cannot be read (%s). Download "
                         "the archive again." % (path, member.name, e))

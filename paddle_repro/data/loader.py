@@ -12,11 +12,23 @@ import random
 import numpy as np
 import paddle
 
+from ..host import available_cpus
+
 from .batched.compiler import BatchTransform
 from .batched.loader import batch_transform, build_batched_loader
 from .datasets import build_dataset
 from .transform_table import PIPELINES
 from .transforms import build_transforms
+
+# Loader workers beyond this many per CPU only cost memory and start-up (each paddle worker
+# is a process holding its own Python + Paddle); at least MIN_WORKER_LIMIT so that the
+# notebooks' num_workers: 4 runs on a 2-CPU machine. docs/data.md#loaders says why.
+WORKERS_PER_CPU, MIN_WORKER_LIMIT = 4, 8
+
+
+def worker_limit():
+    """The most loader workers a split may ask for here: max(8, 4 x available CPUs)."""
+    return max(MIN_WORKER_LIMIT, WORKERS_PER_CPU * available_cpus())
 
 
 class WorkerSeeder:

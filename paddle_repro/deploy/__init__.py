@@ -6,6 +6,6 @@
   folder's preprocessing (``tools/infer.py``);
 - ``onnx.convert``: the optional paddle2onnx conversion with an onnxruntime round trip.
 """
-from .errors import ExportError
+from .errors import ExportError, InferenceModelError
 
-__all__ = ["ExportError"]
+__all__ = ["ExportError", "InferenceModelError"]

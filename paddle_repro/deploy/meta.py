@@ -2,11 +2,16 @@
 
 PaddleClas's deploy convention, reduced to this suite::
 
-    Model:      {name: <registry key>, checkpoint_sha256: <hex>, program: inference.json}
+    Model:      {name: <registry key>, checkpoint_sha256: <hex>, program: inference.json,
+                 params_sha256: <hex of inference.pdiparams>}
     PreProcess: {image_shape: [C, H, W], transforms: <DataLoader.Eval.transforms>,
                  custom_imports: [module, ...]}     # only when a transform needs one
     PostProcess: {class_names: [...]}
 
+``params_sha256`` lets ``tools/infer.py`` refuse a missing, truncated or replaced weights
+file before it predicts: Paddle Inference runs a program without its ``.pdiparams`` on
+uninitialised weights (NaN probabilities), and reads a damaged one with a C++ traceback.
+Folders exported before it was recorded are checked for a missing or empty file only.
 ``transforms`` are the config's Eval entries verbatim, applied by
 ``paddle_repro.data.transforms.build_transforms`` -- the very code ``tools/eval.py`` uses.
 The program is self-contained: Paddle Inference runs the traced operators, so a model a
@@ -19,7 +24,7 @@ import os
 
 import yaml
 
-from .errors import ExportError
+from .errors import InferenceModelError
 from .files import META_FILE
 
 
@@ -33,12 +38,16 @@ def sha256_of(path, chunk=1 << 20):
 
 
 def build_meta(name, checkpoint_sha256, program, image_shape, transforms, class_names,
-               custom_imports=None):
-    """The inference.yml dict (see module doc); ``custom_imports`` only when given."""
+               custom_imports=None, params_sha256=None):
+    """The inference.yml dict (see module doc); ``custom_imports`` and ``params_sha256`` only
+    when given."""
+    model = {"name": name, "checkpoint_sha256": checkpoint_sha256, "program": program}
+    if params_sha256:
+        model["params_sha256"] = params_sha256
     pre = {"image_shape": [int(v) for v in image_shape], "transforms": list(transforms)}
     if custom_imports:
         pre["custom_imports"] = list(custom_imports)
-    return {"Model": {"name": name, "checkpoint_sha256": checkpoint_sha256, "program": program},
+    return {"Model": model,
             "PreProcess": pre,
             "PostProcess": {"class_names": [str(n) for n in class_names]}}
 
@@ -54,17 +63,30 @@ def read_meta(folder):
     """The inference.yml of an exported folder.
 
     Raises:
-        ExportError: absent or not the layout above.
+        InferenceModelError: the folder does not exist, or its inference.yml is absent, not
+            YAML, or not the layout above.
     """
+    if not os.path.isdir(folder):
+        raise InferenceModelError(
+            f"{folder} {'is a file, not a folder' if os.path.exists(folder) else 'does not exist'}: "
+            "give the folder tools/export_model.py wrote (Global.save_inference_dir, by default "
+            "<output_dir>/inference).")
     path = os.path.join(folder, META_FILE)
     if not os.path.isfile(path):
-        raise ExportError(f"{folder} has no {META_FILE}: it is not a folder written by "
-                          "tools/export_model.py (export the model first).")
-    with open(path, encoding="utf-8") as f:
-        meta = yaml.safe_load(f)
+        raise InferenceModelError(f"{folder} has no {META_FILE}: it is not a folder written by "
+                                  "tools/export_model.py (export the model first).")
+    try:
+        with open(path, encoding="utf-8") as f:
+            meta = yaml.safe_load(f)
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        where = getattr(err, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where is not None else ""
+        raise InferenceModelError(f"{path} is not valid YAML{at} ({getattr(err, 'problem', None) or err}); "
+                                  "re-export the model with tools/export_model.py.") from None
     try:
         meta["Model"]["name"], meta["PreProcess"]["image_shape"], meta["PreProcess"]["transforms"]
         meta["PostProcess"]["class_names"]
     except (TypeError, KeyError) as err:
-        raise ExportError(f"{path} lacks {err}; re-export the model with tools/export_model.py.") from None
+        raise InferenceModelError(f"{path} lacks {err}; re-export the model with "
+                                  "tools/export_model.py.") from None
     return meta

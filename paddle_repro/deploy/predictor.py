@@ -4,7 +4,14 @@
 input images go through the folder's ``inference.yml`` transforms with
 ``paddle_repro.data.transforms.build_transforms`` -- the code ``tools/eval.py`` runs -- so an
 image file gives the same input tensor as the same pixels inside the Eval data set.
+
+The folder is checked before a predictor exists: Paddle Inference runs a program whose
+``inference.pdiparams`` is missing on uninitialised weights (NaN probabilities, exit 0) and
+fails on an empty or truncated one with a C++ traceback; here each is one
+``InferenceModelError`` naming the file (``check_params``). ``inference.pdiparams`` is raw
+tensors read by Paddle's C++ loader, not a pickle: nothing in it can run.
 """
+import logging
 import os
 
 import numpy as np
@@ -15,9 +22,11 @@ from paddle_repro.custom_imports import import_custom_modules
 from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.images import PredictError, load_image as read
 
-from .errors import ExportError
+from .errors import InferenceModelError
 from .files import META_FILE, PARAMS_FILE, program_file
-from .meta import read_meta
+from .meta import read_meta, sha256_of
+
+log = logging.getLogger("paddle_repro")
 
 
 def load_image(path):
@@ -25,18 +34,43 @@ def load_image(path):
     try:
         return read(path)
     except PredictError as err:
-        raise ExportError(str(err)) from None
+        raise InferenceModelError(str(err)) from None
+
+
+def check_params(folder, meta):
+    """Refuses a missing, empty, truncated or replaced ``inference.pdiparams``.
+
+    Raises:
+        InferenceModelError: naming the file; the sha256 check needs ``params_sha256`` in
+            inference.yml (exports since it was added), the others do not.
+    """
+    path = os.path.join(folder, PARAMS_FILE)
+    fix = "Re-export the model with tools/export_model.py (or copy the folder again)."
+    if not os.path.isfile(path):
+        raise InferenceModelError(f"{path} is missing: it holds the model's weights, without which "
+                                  f"Paddle Inference would predict with uninitialised ones. {fix}")
+    if os.path.getsize(path) == 0:
+        raise InferenceModelError(f"{path} is empty: the weights were not written or were lost. {fix}")
+    expected = meta["Model"].get("params_sha256")
+    if not expected:
+        log.warning(f"{folder} was exported before inference.yml recorded params_sha256, so a "
+                    f"truncated {PARAMS_FILE} cannot be told from a whole one; re-export it to "
+                    "get that check.")
+    elif sha256_of(path) != expected:
+        raise InferenceModelError(f"{path} is not the weights file exported with this folder (its "
+                                  f"sha256 differs from inference.yml's params_sha256): truncated or "
+                                  f"replaced. {fix}")
 
 
 def _config(folder, device, threads, onednn):
     program = program_file(folder)
     if program is None:
-        raise ExportError(f"{folder} holds no inference.json / inference.pdmodel: export the "
-                          "model first with tools/export_model.py.")
+        raise InferenceModelError(f"{folder} holds no inference.json / inference.pdmodel: export "
+                                  "the model first with tools/export_model.py.")
     config = paddle_infer.Config(program, os.path.join(folder, PARAMS_FILE))
     if device == "gpu":
         if not paddle.is_compiled_with_cuda():
-            raise ExportError("--device gpu needs paddlepaddle-gpu; this Paddle is CPU-only.")
+            raise InferenceModelError("--device gpu needs paddlepaddle-gpu; this Paddle is CPU-only.")
         config.enable_use_gpu(256, 0)
     else:
         config.disable_gpu()
@@ -62,23 +96,34 @@ class InferenceModel:
     def __init__(self, folder, device="cpu", threads=1, onednn=False):
         self.folder = folder
         self.meta = read_meta(folder)
+        check_params(folder, self.meta)
         self.image_shape = list(self.meta["PreProcess"]["image_shape"])
         self.class_names = list(self.meta["PostProcess"]["class_names"])
-        self.predictor = paddle_infer.create_predictor(_config(folder, device, threads, onednn))
+        config = _config(folder, device, threads, onednn)
+        try:
+            self.predictor = paddle_infer.create_predictor(config)
+        except (RuntimeError, ValueError, OSError) as err:  # Paddle's C++ errors arrive as these
+            lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+            reason = next((ln for ln in lines if not ln.startswith("[")), type(err).__name__)
+            raise InferenceModelError(
+                f"Paddle Inference cannot load {folder} ({reason[:200]}): its program or "
+                f"{PARAMS_FILE} is damaged (truncated?) or from another model. Re-export the model "
+                "with tools/export_model.py.") from None
         self._transform = None
 
     def logits(self, x):
         """Logits of a preprocessed batch: float32 [N, C, H, W] -> [N, num_classes].
 
         Raises:
-            ExportError: the batch is not [N, *image_shape] (the program was traced for
+            InferenceModelError: the batch is not [N, *image_shape] (the program was traced for
                 those C, H, W; ACmix's window masks, for one, are constants of that size).
         """
         x = np.ascontiguousarray(x, dtype="float32")
         if x.ndim != 4 or list(x.shape[1:]) != self.image_shape:
-            raise ExportError(f"{self.meta['Model']['name']} was exported for inputs "
-                              f"[N, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}; "
-                              "resize the images (or re-export with another Global.image_shape).")
+            raise InferenceModelError(
+                f"{self.meta['Model']['name']} was exported for inputs "
+                f"[N, {', '.join(map(str, self.image_shape))}], got {list(x.shape)}; resize the "
+                "images (or re-export with another Global.image_shape).")
         handle = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
         handle.reshape(list(x.shape))
         handle.copy_from_cpu(x)

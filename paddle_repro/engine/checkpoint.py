@@ -2,9 +2,12 @@
 
 The notebooks saved ``best_model.pdparams`` + ``best_optimizer.pdopt``; we keep the
 ``.pdparams`` file loadable exactly like theirs (a plain ``paddle.save`` of the model's
-``state_dict``) and name the optimizer file after the same prefix. ``.pdstates`` is a pickle
-of the training state (epoch, global step, best metric and epoch, LR-controller state, RNG
-states, VisualDL step, resolved config) plus the sha256 of the two other files.
+``state_dict``) and name the optimizer file after the same prefix. ``.pdstates`` holds the
+training state (epoch, global step, best metric and epoch, LR-controller state, RNG states,
+VisualDL step, resolved config) plus the sha256 of the two other files, as JSON + arrays
+(``state_file.py``; older ones are pickles). Every file is read without running anything in
+it: ``.pdparams`` / ``.pdopt`` (Paddle's pickles) and old ``.pdstates`` through
+``safe_load``'s allow-list, so a checkpoint from elsewhere cannot execute code.
 
 A checkpoint switches as a whole. ``save`` first writes all three new files under
 temporary names, then keeps the previous complete checkpoint as hard links
@@ -20,13 +23,14 @@ import glob
 import hashlib
 import logging
 import os
-import pickle
 import re
 import shutil
 
 import paddle
 
 from ..errors import UserError
+from ..safe_load import UnsafePickleError, load_paddle
+from . import state_file
 
 SUFFIXES = (".pdparams", ".pdopt", ".pdstates")
 PREV = ".prev"  # the previous checkpoint's files while a save switches: <prefix>.prev.pdparams
@@ -45,13 +49,6 @@ def _sha256(path):
     return digest.hexdigest()
 
 
-def _write_pickle(obj, path):
-    with open(path, "wb") as f:
-        pickle.dump(obj, f, protocol=4)
-        f.flush()
-        os.fsync(f.fileno())
-
-
 def save(prefix, model, optimizer, state):
     """Writes one checkpoint atomically (state file last).
 
@@ -59,17 +56,21 @@ def save(prefix, model, optimizer, state):
         prefix: path without suffix, e.g. ``output/run/latest``.
         model: the (unwrapped) ``nn.Layer``.
         optimizer: a Paddle optimizer, or None for weights-only checkpoints.
-        state: picklable dict of training state (see the module docstring).
+        state: dict of training state (see the module docstring and ``state_file.py``).
     """
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
     tmp = {s: f"{prefix}{s}.tmp{os.getpid()}" for s in SUFFIXES}
+    writing = tmp[".pdparams"]  # named in an OSError that has no file name (pickle's writes)
     try:
-        paddle.save(model.state_dict(), tmp[".pdparams"])
-        hashes = {".pdparams": _sha256(tmp[".pdparams"])}
+        paddle.save(model.state_dict(), writing)
+        hashes = {".pdparams": _sha256(writing)}
         if optimizer is not None:
-            paddle.save(optimizer.state_dict(), tmp[".pdopt"])
-            hashes[".pdopt"] = _sha256(tmp[".pdopt"])
-        _write_pickle(dict(state, _sha256=hashes), tmp[".pdstates"])
+            writing = tmp[".pdopt"]
+            paddle.save(optimizer.state_dict(), writing)
+            hashes[".pdopt"] = _sha256(writing)
+        writing = tmp[".pdstates"]
+        state_file.write(dict(state, _sha256=hashes), writing)
+        writing = prefix
         _keep_previous(prefix)
         for suffix in (".pdparams", ".pdopt"):
             if os.path.exists(tmp[suffix]):
@@ -78,10 +79,17 @@ def save(prefix, model, optimizer, state):
                 os.remove(prefix + suffix)  # a stale optimizer file must not pair with new weights
         os.replace(tmp[".pdstates"], prefix + ".pdstates")  # the commit point
         _drop(prefix + PREV)
+    except OSError as err:
+        if err.filename is None:
+            err.filename = writing
+        raise
     finally:
         for path in tmp.values():
-            if os.path.exists(path):
-                os.remove(path)
+            try:
+                if os.path.exists(path):
+                    os.remove(path)
+            except OSError:  # a folder turned read-only: the next start's clean_stale removes it
+                pass
 
 
 def _drop(prefix):
@@ -110,8 +118,7 @@ def _keep_previous(prefix):
 def _consistent(prefix):
     """True when ``prefix``'s state file exists and its files match the recorded hashes."""
     try:
-        with open(prefix + ".pdstates", "rb") as f:
-            hashes = pickle.load(f).get("_sha256", {})
+        hashes = state_file.read(prefix + ".pdstates").get("_sha256", {})
         return all(os.path.isfile(prefix + s) and _sha256(prefix + s) == h for s, h in hashes.items())
     except Exception:  # noqa: BLE001 - missing or unreadable: not a complete checkpoint
         return False
@@ -190,8 +197,9 @@ def _load_exact(prefix):
         raise CheckpointError(f"No checkpoint at {prefix!r}: {prefix}.pdstates does not exist "
                               f"(a checkpoint is {', '.join(prefix + s for s in SUFFIXES)}). {fix}")
     try:
-        with open(prefix + ".pdstates", "rb") as f:
-            state = pickle.load(f)
+        state = state_file.read(prefix + ".pdstates")
+    except UnsafePickleError:
+        raise
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
         raise CheckpointError(f"Checkpoint state {prefix}.pdstates is unreadable "
                               f"({type(e).__name__}: {e}); it is truncated or not ours. {fix}") from None
@@ -207,7 +215,9 @@ def _load_exact(prefix):
             raise CheckpointError(f"Checkpoint file {path} does not match {prefix}.pdstates "
                                   "(truncated, or written by a different save). " + fix)
         try:
-            loaded[key] = paddle.load(path)
+            loaded[key] = load_paddle(path, return_numpy=False)
+        except UnsafePickleError:
+            raise
         except Exception as e:  # noqa: BLE001
             raise CheckpointError(f"Cannot read {path} ({type(e).__name__}: {e}). {fix}") from None
     return loaded

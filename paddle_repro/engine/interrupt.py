@@ -46,12 +46,17 @@ class StopFlag:
         self._previous = {}
         self.grace_s = float(os.environ.get(GRACE_ENV, DEFAULT_GRACE_S)) if grace_s is None else grace_s
         self._watchdog = None
+        self._pid = os.getpid()
 
     @property
     def exit_code(self):
         return 128 + int(self.signum) if self.signum else 0
 
     def _handle(self, signum, frame):
+        if os.getpid() != self._pid:
+            # a forked loader worker inherits the handler, and Ctrl-C reaches the whole process
+            # group: only the trainer announces and handles the stop (it then ends the workers)
+            return
         if self.signum is not None:  # second signal: give up on the graceful path
             raise KeyboardInterrupt
         self.signum = signum
@@ -67,6 +72,7 @@ class StopFlag:
         os._exit(self.exit_code)  # from a thread: the main thread may be blocked in C code
 
     def __enter__(self):
+        self._pid = os.getpid()
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self._previous[sig] = signal.signal(sig, self._handle)

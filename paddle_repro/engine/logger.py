@@ -45,7 +45,8 @@ def setup_console(output_dir=None, is_main=True):
     log.addHandler(console)
     if output_dir and is_main:
         os.makedirs(output_dir, exist_ok=True)
-        fh = logging.FileHandler(os.path.join(output_dir, "train.log"))
+        # delay: opened at the first record, so a run refused before it logs leaves no file
+        fh = logging.FileHandler(os.path.join(output_dir, "train.log"), delay=True)
         fh.setFormatter(fmt)
         log.addHandler(fh)
     return log

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..data.errors import raise_if_bad
 from .interrupt import TrainingDiverged
 from .losses import mixup_loss
+from .optim import schedule_values
 from .rates import TrainRate
 
 log = logging.getLogger("paddle_repro")
@@ -81,15 +82,17 @@ def _divergence_advice(out):
             "(or set Optimizer.grad_clip).")
 
 
-def _check_finite(value, epoch, step, distributed, out):
+def _check_finite(value, epoch, step, run):
     bad = not np.isfinite(value)
-    if distributed:  # every rank must stop at the same step, or the others hang in all_reduce
+    if run.distributed:  # every rank must stop at the same step, or the others hang in all_reduce
         flag = paddle.to_tensor([1.0 if bad else 0.0])
         dist.all_reduce(flag)
         bad = float(flag.numpy()[0]) > 0
     if bad:
-        raise TrainingDiverged(f"Loss became {value} at epoch {epoch}, step {step}; the run is "
-                               f"stopped. {_divergence_advice(out)}")
+        raise TrainingDiverged(
+            f"Loss became {value} at epoch {epoch}, step {step}, with lr {run.lr.get_lr():.6g} "
+            f"(schedule Optimizer.lr {schedule_values(run.cfg['Optimizer']['lr'])}); the run is stopped. "
+            f"{_divergence_advice(run.out)}")
 
 
 def _stop_requested(stop, distributed):
@@ -157,7 +160,7 @@ def train_one_epoch(run, logger, stop, epoch, epoch_seed, stats, global_step, pr
             loss = loss + reg
         value = float(loss)
         step = global_step + 1
-        _check_finite(value, epoch, step, run.distributed, run.out)
+        _check_finite(value, epoch, step, run)
         last_lr = run.lr.get_lr()
         k = run.update_freq
         boundary = k == 1 or (i + 1) % k == 0 or i + 1 == total

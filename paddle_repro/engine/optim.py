@@ -141,6 +141,21 @@ class LRController:
             self.scheduler.set_state_dict(state["scheduler"])
 
 
+# the keys each schedule reads (besides learning_rate and by), for messages about a run's lr
+SCHEDULE_KEYS = {"constant": (), "multistep": ("milestones", "gamma"),
+                 "cosine": ("eta_min", "T_max"), "plateau": ("factor", "patience", "min_lr")}
+
+
+def schedule_values(lr_cfg):
+    """``Optimizer.lr`` as the values that shape this schedule, e.g. for the NaN message:
+    ``name=cosine learning_rate=0.1 eta_min=0.0 T_max=auto by=epoch`` (+ warm-up keys)."""
+    keys = ["name", "learning_rate", *SCHEDULE_KEYS.get(lr_cfg["name"], ()), "by"]
+    for key in ("warmup_steps", "warmup_epochs"):
+        if lr_cfg.get(key):
+            keys += [key, "warmup_start_lr"]
+    return " ".join(f"{k}={lr_cfg.get(k)}" for k in dict.fromkeys(keys))
+
+
 def build_lr(lr_cfg, epochs, steps_per_epoch):
     """Builds the ``LRController`` for ``Optimizer.lr``.
 

@@ -7,7 +7,8 @@ best value) lives in ``TrainState`` (``run_state.py``), not here.
 
 ``preflight`` checks, before the first step, what would otherwise fail only after an epoch
 of training (an empty split, a head too small for the labels, a model that cannot take the
-data's images).
+data's images) or would train something else than asked (an accumulation longer than an
+epoch, a ``Global.image_shape`` that is not what the transforms produce).
 """
 import logging
 import math
@@ -111,27 +112,49 @@ def build_run(cfg):
         topk=metric_topk(cfg), progress_bar=bool(g.get("progress_bar")) and is_main and os.isatty(1))
 
 
+def _no_batch_message(cfg, split, n):
+    """An empty split with drop_last, counted per rank under data parallel (each rank's
+    ``DistributedBatchSampler`` shard, ceil(n / ranks) images, must hold one batch)."""
+    batch = cfg["DataLoader"][split]["batch_size"]
+    ranks = runtime.world_size()
+    images = f"{n} images" if ranks == 1 else \
+        f"{n} images, {math.ceil(n / ranks)} per rank over {ranks} ranks"
+    what = "train" if split == "Train" else "be evaluated"
+    return (f"config error at `DataLoader.{split}.batch_size`: the {split} split has {images}, "
+            f"fewer than one batch of {batch} {'per rank ' if ranks > 1 else ''}with drop_last: "
+            f"nothing would {what}. Lower the batch size or set drop_last: false.")
+
+
 def preflight(cfg, train_loader, eval_loader, model, num_classes):
     """What would otherwise fail only after an epoch of training: checked before the first step.
 
     Raises:
-        ConfigError: no train or eval batch, too few outputs for the labels, or a model that
-            cannot take the data's images (e.g. AlexNet's 128x128 classifier fed 32x32).
+        ConfigError: no train or eval batch (per rank under data parallel), an update_freq
+            above the batches of an epoch, too few outputs for the labels, a Global.image_shape
+            other than the Eval transforms' output, or a model that cannot take the data's
+            images (e.g. AlexNet's 128x128 classifier fed 32x32).
     """
     for split, loader in (("Train", train_loader), ("Eval", eval_loader)):
         if len(loader) == 0:
-            n = len(loader.dataset)
-            raise ConfigError(f"config error at `DataLoader.{split}.batch_size`: the {split} split has "
-                              f"{n} images, fewer than one batch of "
-                              f"{cfg['DataLoader'][split]['batch_size']} with drop_last: nothing would "
-                              f"{'train' if split == 'Train' else 'be evaluated'}. Lower the batch size "
-                              "or set drop_last: false.")
+            raise ConfigError(_no_batch_message(cfg, split, len(loader.dataset)))
+    k, steps = cfg["Global"]["update_freq"], len(train_loader)
+    if k > steps:
+        raise ConfigError(f"config error at `Global.update_freq`: {k} batches per optimizer step, but "
+                          f"an epoch has {steps}: the accumulation would never fill, leaving one "
+                          f"optimizer step per epoch on a gradient scaled by 1/{k}. Use at most "
+                          f"Global.update_freq={steps} (or a smaller DataLoader.Train.batch_size).")
     outputs = cfg["Arch"].get("num_classes")
     if num_classes and outputs and int(outputs) < int(num_classes):
         raise ConfigError(f"config error at `Arch.num_classes`: {outputs} outputs, but the data has "
                           f"{num_classes} classes (labels up to {num_classes - 1}); set "
                           f"Arch.num_classes: {num_classes}.")
     image = paddle.to_tensor(eval_loader.dataset[0][0][None])  # as the model will see it
+    shape = cfg["Global"]["image_shape"]
+    if list(shape) != list(image.shape[1:]):  # what tools/export_model.py would refuse
+        raise ConfigError(f"config error at `Global.image_shape`: {list(shape)}, but the Eval transforms "
+                          f"produce images of shape {list(image.shape[1:])}; the summary, FLOPs "
+                          "and the exported model would describe another input. Set "
+                          f"-o Global.image_shape=[{','.join(map(str, image.shape[1:]))}].")
     was_training = model.training
     model.eval()
     try:

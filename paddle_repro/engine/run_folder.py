@@ -12,13 +12,13 @@
   derived from it (eval.json, figures, per-class numbers) is left beside the new run.
 """
 import contextlib
-import errno
 import glob
 import json
 import logging
 import os
 import socket
 
+from ..writable import CANNOT_WRITE, cannot_write_reason
 from .checkpoint import CheckpointError, clean_stale, pid_alive
 
 log = logging.getLogger("paddle_repro")
@@ -31,18 +31,24 @@ CHECKPOINTS = ("latest", "best_model", "final_model", "latest.prev", "best_model
                "final_model.prev")
 
 
-# what a write into the run folder fails with when the disk or the folder will not take it
-CANNOT_WRITE = {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT}
-
-
 def _cannot_write_message(out, err):
     intact = [n for n in CHECKPOINTS if not n.endswith(".prev")
               and os.path.isfile(os.path.join(out, n + ".pdstates"))]
     kept = (f"the checkpoints written before ({', '.join(intact)}) are intact: a checkpoint "
             "switches only once all its files are written" if intact else "no checkpoint had been written yet")
-    return (f"Cannot write {err.filename or out}: {err.strerror} (the disk is full or the folder "
-            f"is read-only). The run stopped; {kept}. Free space or fix the folder, then continue "
-            "with -o Global.resume=auto.")
+    return (f"Cannot write {err.filename or out} ({err.strerror}): {cannot_write_reason(err)}. "
+            f"The run stopped; {kept}. Make room (disk space, quota, ulimit -f) or make the folder "
+            "writable, then continue with -o Global.resume=auto.")
+
+
+def _check_output_path(out):
+    """Refuses an ``output_dir`` that is a file or a symlink to nowhere, naming which."""
+    if os.path.islink(out) and not os.path.exists(out):
+        raise RunFolderError(f"Global.output_dir {out} is a symlink to {os.readlink(out)}, which does "
+                             "not exist: create that folder, or choose another -o Global.output_dir=...")
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise RunFolderError(f"Global.output_dir {out} is a file, not a folder: choose another "
+                             "-o Global.output_dir=...")
 
 
 class RunFolderError(CheckpointError):
@@ -55,6 +61,12 @@ def holds_a_run(out):
         return True
     metrics = os.path.join(out, "metrics.jsonl")
     return os.path.isfile(metrics) and os.path.getsize(metrics) > 0
+
+
+def has_final_model(out):
+    """True when ``out`` holds the ``final_model`` checkpoint a finished run promises."""
+    prefix = os.path.join(out, "final_model")
+    return os.path.isfile(prefix + ".pdstates") and os.path.isfile(prefix + ".pdparams")
 
 
 def clear_run_files(out):
@@ -118,12 +130,16 @@ def claim(cfg, is_main=True):
     if not is_main:
         yield
         return
+    _check_output_path(out)
+    created = not os.path.exists(out)
     try:
         os.makedirs(out, exist_ok=True)
+        lock = _take_lock(out)
     except OSError as err:
-        raise RunFolderError(f"Cannot create the output folder {out}: {err}. Choose a writable "
+        reason = f": {cannot_write_reason(err)}" if cannot_write_reason(err) else ""
+        raise RunFolderError(f"Cannot write to the output folder {out} ({err.strerror}){reason}. "
+                             "Nothing was written; make it writable, or choose another "
                              "-o Global.output_dir=...") from None
-    lock = _take_lock(out)
     try:
         for path in clean_stale(out):
             log.info(f"Removed a leftover of an interrupted save: {path}")
@@ -135,12 +151,23 @@ def claim(cfg, is_main=True):
                     "or replace it with -o Global.overwrite=true.")
             log.info(f"Global.overwrite: removing the earlier run's files in {out}")
             clear_run_files(out)
-        try:
-            yield
-        except OSError as err:
-            if err.errno not in CANNOT_WRITE:
-                raise
-            raise RunFolderError(_cannot_write_message(out, err)) from None
+        yield
+    except OSError as err:
+        if err.errno not in CANNOT_WRITE:
+            raise
+        raise RunFolderError(_cannot_write_message(out, err)) from None
     finally:
+        _release(lock)
+        if created and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)  # a run refused before it wrote anything leaves no empty folder
+
+
+def _release(lock):
+    """Removes the lock; a folder that became read-only keeps it (the next run takes it over,
+    its process being gone), with a log line instead of a second error."""
+    try:
         if os.path.exists(lock):
             os.remove(lock)
+    except OSError as err:
+        log.warning(f"Could not remove the lock {lock} ({err.strerror}); the next run in this "
+                    "folder takes it over.")

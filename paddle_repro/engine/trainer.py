@@ -147,7 +147,12 @@ def _resume(run):
 
 
 def _finished_summary(run, state):
-    """The summary of a finished run resumed with nothing left to train (None otherwise)."""
+    """The summary of a finished run resumed with nothing left to train (None otherwise).
+
+    A finished run promises ``final_model``; when it is gone (deleted, a copy that left it
+    out) it is written again from the resumed weights, which are the last epoch's
+    (``latest`` is always saved at the last epoch).
+    """
     summary_path = os.path.join(run.out, "summary.json")
     if state.epoch < run.epochs or not os.path.isfile(summary_path):
         return None
@@ -155,6 +160,11 @@ def _finished_summary(run, state):
         done = json.load(f)
     if not done.get("finished"):
         return None
+    if run.is_main and not run_folder.has_final_model(run.out):
+        _save(run, state, "final_model")
+        log.info(f"{run.out} is a finished run whose final_model was missing: written again from "
+                 f"the weights of its last epoch ({state.epoch}); nothing else changed.")
+        return done
     log.info(f"{run.out} is a finished run ({state.epoch} of {run.epochs} epochs): "
              "nothing to do, nothing changed. Raise Global.epochs to train it further.")
     return done

@@ -5,6 +5,8 @@ size is not the data set's native 32x32 (CIFAR, synthetic) is first resized to 3
 ``cv2.INTER_AREA``, so a photo is seen at the resolution the model was trained on; then the
 config's ``DataLoader.Eval.transforms`` run exactly as in evaluation.
 
+An argument that is a folder stands for its images (sorted), as in ``tools/infer.py``.
+
 Class names come from, in order: ``per_class_acc.json`` / ``eval.json`` beside the checkpoint,
 the config's test data set, CIFAR-10's standard names (for ``cifar10``), else ``class <i>``.
 """
@@ -23,16 +25,42 @@ from paddle_repro.inference.predict import predict_arrays
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck"]
 NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "synthetic": 32}
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 
 class PredictError(UserError, RuntimeError):
     """An input image or checkpoint that cannot be used; the message names it."""
 
 
+def folder_images(folder):
+    """The image files of ``folder`` (by extension, sorted)."""
+    return sorted(os.path.join(folder, n) for n in os.listdir(folder) if n.lower().endswith(IMAGE_EXTS))
+
+
+def expand_images(paths):
+    """Image files named by ``paths``: a file as given, a folder as its images.
+
+    Raises:
+        PredictError: a folder holds no image.
+    """
+    out = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = folder_images(path)
+            if not found:
+                raise PredictError(f"{path} is a folder with no image ({', '.join(IMAGE_EXTS)}).")
+            out += found
+        else:
+            out.append(path)
+    return out
+
+
 def load_image(path):
     """Reads an image file as uint8 RGB [H, W, 3] (grey and alpha are converted)."""
-    if not os.path.isfile(path):
+    if not os.path.exists(path):
         raise PredictError(f"Image {path} does not exist.")
+    if not os.path.isfile(path):
+        raise PredictError(f"{path} is not an image file (give image files or folders of them).")
     img = cv2.imread(path, cv2.IMREAD_COLOR)  # BGR, 3 channels, alpha dropped
     if img is None:
         raise PredictError(f"{path} is not an image OpenCV can read (png, jpg, bmp, ...).")
@@ -73,7 +101,7 @@ def predict_files(cfg, paths, topk=5):
 
     Args:
         cfg: a resolved config with ``Global.checkpoint`` set.
-        paths: image file paths.
+        paths: image files, or folders standing for their images.
         topk: number of classes to return per image.
 
     Returns:
@@ -82,6 +110,7 @@ def predict_files(cfg, paths, topk=5):
     checkpoint = cfg["Global"].get("checkpoint")
     if not checkpoint:
         raise PredictError("No checkpoint: pass -o Global.checkpoint=<run dir>/best_model.pdparams")
+    paths = expand_images(paths)
     model = build_trained_model(cfg, checkpoint)
     x = np.stack([preprocess(load_image(p), cfg) for p in paths])
     probs = predict_arrays(model, x)

@@ -23,10 +23,10 @@ Accepted sources (a path, a checkpoint prefix, or an in-memory dict):
 import os
 
 import numpy as np
-import paddle
 import paddle.nn as nn
 
 from ..errors import UserError
+from ..safe_load import UnsafePickleError, load_paddle
 from ..layers.nam import NOTEBOOK_KEY_MAP
 
 _MAX_LISTED = 15  # keys shown per category in an error message
@@ -81,8 +81,11 @@ def resolve_weights_file(path):
 def read_state_dict(path):
     """Reads a ``.pdparams`` file (or ``<prefix>.pdparams``) into a dict of numpy arrays.
 
+    The file is read through ``safe_load``'s allow-list: weights from elsewhere cannot run code.
+
     Raises:
         WeightsError: missing, truncated/corrupt, or not a state dict.
+        UnsafePickleError: the file asks for more than arrays and containers.
     """
     file = resolve_weights_file(path)
     if file.endswith((".pdopt", ".pdstates")):
@@ -91,7 +94,9 @@ def read_state_dict(path):
                            f"state, not model weights; pass {prefix + '.pdparams'!r} (or the prefix "
                            f"{prefix!r}).")
     try:
-        state = paddle.load(file, return_numpy=True)
+        state = load_paddle(file, return_numpy=True)
+    except UnsafePickleError:
+        raise
     except Exception as exc:  # paddle/pickle raise many types for a damaged file
         raise WeightsError(f"Cannot read weights file {file!r} ({type(exc).__name__}: {exc}). "
                            f"It is truncated, corrupt or not a Paddle .pdparams file; re-save "

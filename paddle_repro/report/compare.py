@@ -7,10 +7,16 @@ parent folder, i.e. per configuration, mean +- std over its seed folders).
 """
 import os
 
+from paddle_repro.errors import UserError
 from paddle_repro.report.notebook_log import load_notebook_log
 from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
 from paddle_repro.report.table_files import write_table_files
+from paddle_repro.writable import cannot_write_reason, probe_folder
+
+
+class CompareError(UserError, ValueError):
+    """A compare request that cannot be honoured (labels, output folder); says what to pass."""
 
 
 def _seed_folders(folder):
@@ -48,6 +54,30 @@ def check_run_dirs(run_dirs, group=False):
             f"(a shell glob: {os.path.join(d, 'seed*')}).")
 
 
+def check_request(run_dirs, out_dir, labels=None, group=False):
+    """Everything ``tools/compare.py`` can refuse, checked before it writes anything.
+
+    Raises:
+        RunError: see ``check_run_dirs``.
+        CompareError: not one label per run (group), or an ``--out`` that is a file or
+            cannot be written.
+    """
+    check_run_dirs(run_dirs, group)
+    groups = _group_dirs(run_dirs, group)
+    if labels and len(labels) != len(groups):
+        raise CompareError(f"{len(labels)} labels for {len(groups)} {'groups' if group else 'runs'} "
+                           f"({', '.join(name for name, _ in groups)}); give one label per "
+                           f"{'group' if group else 'run'}, comma-separated.")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise CompareError(f"--out {out_dir} is a file, not a folder; give a folder.")
+    try:
+        probe_folder(out_dir)
+    except OSError as err:
+        raise CompareError(f"Cannot write --out {out_dir} ({err.strerror}): "
+                           f"{cannot_write_reason(err) or err.strerror}. Nothing was written; "
+                           "give a writable --out folder.") from None
+
+
 def _group_dirs(run_dirs, group):
     if not group:
         return [(os.path.basename(os.path.normpath(d)), [d]) for d in run_dirs]
@@ -75,11 +105,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
     Returns:
         dict of written paths.
     """
-    check_run_dirs(run_dirs, group)
+    check_request(run_dirs, out_dir, labels, group)
     groups = _group_dirs(run_dirs, group)
     labels = list(labels) if labels else [name for name, _ in groups]
-    if len(labels) != len(groups):
-        raise ValueError(f"{len(labels)} labels for {len(groups)} runs; give one label per run.")
     results, spec_runs = {}, []
     for i, ((name, dirs), label) in enumerate(zip(groups, labels)):
         key = f"{i}_{name}"

@@ -3,16 +3,19 @@
 ``plan_runs`` resolves every (run, seed) of a spec into a config and a run folder
 ``<output>/<run name>/seed<seed>`` (``--quick`` overrides, the run's own overrides, the
 user's ``-o``, then the seed and the folder). ``run_state`` says whether that folder is
-finished (skip), unfinished with a ``latest`` checkpoint (resume), or to be trained from
-scratch; a folder holding a trained run of a *different* config is a :class:`ReproduceError`
+finished (skip: its summary says so and its ``final_model`` is there), unfinished or
+missing its ``final_model`` with a ``latest`` checkpoint (resume; the trainer writes a
+missing ``final_model`` again from it), or to be trained from scratch; a folder holding a trained run of a *different* config is a :class:`ReproduceError`
 listing the differing keys (never silently mixed into a table) and offering ``--restart``.
 """
 import os
 
 from paddle_repro.config import load_config
+from paddle_repro.engine.run_folder import has_final_model
 from paddle_repro.report.runs import read_config, read_json
 from paddle_repro.errors import UserError
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
+from paddle_repro.writable import cannot_write_reason, probe_folder
 
 
 class ReproduceError(UserError, RuntimeError):
@@ -45,10 +48,18 @@ def run_state(run_dir, cfg, restart=False):
             "Pass --restart to retrain it from scratch with this config (its checkpoints are "
             "replaced), or another --output to keep it.")
     summary_path = os.path.join(run_dir, "summary.json")
-    if os.path.isfile(summary_path) and read_json(summary_path).get("finished"):
+    said_finished = os.path.isfile(summary_path) and read_json(summary_path).get("finished")
+    if said_finished and has_final_model(run_dir):
         return "finished"
     if os.path.isfile(os.path.join(run_dir, "latest.pdparams")):
         return "resume"
+    if said_finished:
+        if restart:
+            return "restart"
+        raise ReproduceError(
+            f"{run_dir} says it finished (summary.json) but has neither its final_model checkpoint "
+            "nor a latest one to write it again from. Pass --restart to retrain it, or another "
+            "--output.")
     return "fresh"
 
 
@@ -73,10 +84,12 @@ def plan_runs(spec, output, seeds=None, quick=False, overrides=()):
 
 def check_writable(output):
     """Creates ``output`` or raises a :class:`ReproduceError` saying which --output to pass."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise ReproduceError(f"--output {output} is a file, not a folder; pass another --output.")
     try:
         os.makedirs(output, exist_ok=True)
+        probe_folder(output)  # by trying: root ignores permission bits, not chattr +i
     except OSError as err:
-        raise ReproduceError(f"cannot create the output folder {output}: {err}; pass a writable "
-                             "--output (on a cluster: a path every node sees).") from err
-    if not os.access(output, os.W_OK):
-        raise ReproduceError(f"the output folder {output} is not writable; pass another --output.")
+        reason = cannot_write_reason(err) or err.strerror
+        raise ReproduceError(f"cannot write the output folder {output} ({err.strerror}): {reason}; "
+                             "pass a writable --output (on a cluster: a path every node sees).") from None
