@@ -10,6 +10,7 @@ import os
 from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
 from paddle_repro.report.table_files import write_table_files
+from paddle_repro.report.throughput import method_line
 
 
 def _seed_folders(folder):
@@ -57,7 +58,7 @@ def _group_dirs(run_dirs, group):
 
 
 def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, title=None,
-                 header_lines=()):
+                 header_lines=(), throughputs=None):
     """Writes ``table.md``, ``table.csv``, ``curves_compare.png`` and ``throughput.png``.
 
     Args:
@@ -68,6 +69,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         columns: table columns (default: every column any run has a value for).
         title: table title.
         header_lines: lines shown under the title (hardware, versions).
+        throughputs: dict run folder -> eval img/s measured after training by the caller
+            (``inference.throughput.measure_throughputs``); None: each run's in-training
+            figure. Either way the header says which.
 
     Returns:
         dict of written paths.
@@ -81,6 +85,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
     for i, ((name, dirs), label) in enumerate(zip(groups, labels)):
         key = f"{i}_{name}"
         results[key] = [load_run(d) for d in dirs]
+        for run in results[key]:
+            if throughputs is not None:
+                run["measured"] = {"throughput_img_s": throughputs[run["dir"]]}
         spec_runs.append({"name": key, "label": label, "role": "with" if i == 0 else "without",
                           "notebook": {}})
     if columns is None:
@@ -89,4 +96,7 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         columns = [c for c in COLUMNS if c in present and c != "wall_time_s"]
     spec = {"title": title or "Comparison of runs", "columns": columns, "runs": spec_runs,
             "notebook_notes": []}
+    header_lines = list(header_lines)
+    if "throughput_img_s" in columns:
+        header_lines.append(method_line(throughputs is not None))
     return write_table_files(spec, results, out_dir, header_lines)
