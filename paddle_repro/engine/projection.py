@@ -45,8 +45,11 @@ class Projection:
         batches_left = self.total - i - 1
         more = self.epochs_left - 1
         rest = per_batch * (batches_left + self.total * more)
-        todo = f"the {batches_left} batches left in this epoch" + (
-            f" and {more} more epoch{'s' if more > 1 else ''}" if more else "")
+        parts = ([f"{batches_left} batch{'es' if batches_left > 1 else ''} of this epoch"]
+                 if batches_left else []) + ([f"{more} more epoch{'s' if more > 1 else ''}"]
+                                             if more else [])
+        todo = " and ".join(parts) or "nothing after this batch"
         return (f"[Projection] {per_batch:.3f} s/batch over batches {self.first + 2}-{i + 1}, so "
-                f"one epoch of training takes about {_hms(per_batch * self.total)}; {todo}: "
-                f"about {_hms(rest)} (evaluation and checkpoints not included)")
+                f"one epoch of training takes about {_hms(per_batch * self.total)}; the rest of "
+                f"this run ({todo}) takes about {_hms(rest)} (evaluation and checkpoints not "
+                "included)")
