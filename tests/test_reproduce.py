@@ -135,3 +135,21 @@ def test_tools_report_user_errors_without_traceback(tmp_path, capsys):
         tool.main([str(tmp_path / "missing.yaml")])
     assert exc.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_throughput_passes_take_turns_and_the_fastest_counts(monkeypatch):
+    """A busy moment slows one pass of one run, not a run: passes alternate between the runs
+    and each run keeps its fastest pass."""
+    from paddle_repro.inference import throughput
+    order, rates = [], {"a": iter([10.0, 30.0, 20.0]), "b": iter([5.0, 4.0, 6.0])}
+    monkeypatch.setattr(throughput, "_ready_run", lambda run_dir: ("cpu", run_dir, None))
+    monkeypatch.setattr(throughput.paddle, "set_device", lambda device: None)
+
+    def one_pass(model, loader):
+        order.append(model)
+        return next(rates[model])
+    monkeypatch.setattr(throughput, "loader_throughput", one_pass)
+    lines = []
+    assert throughput.measure_throughputs(["a", "b"], log=lines.append) == {"a": 30.0, "b": 6.0}
+    assert order == ["a", "b"] * 3
+    assert lines[0] == "[throughput] a: 30.0 eval img/s (passes: 10.0, 30.0, 20.0)"

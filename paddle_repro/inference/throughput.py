@@ -1,17 +1,19 @@
-"""A table's eval throughput, measured alike for every run: after training, one run at a time.
+"""A table's eval throughput, measured alike for every run: after training, in one process.
 
 A run's own figure (``summary.json`` ``throughput_img_s``) is taken in its training process
 at the end of training, under whatever else ran then: with ``--jobs 2`` another run shares
 the cores, under Ray yet another mix. One CondConv quick run measured 239.8, 53.6 and
 119.7 img/s sequentially, with ``--jobs 2`` and with Ray, and a delta changed sign. So
 ``tools/reproduce.py`` (and ``tools/compare.py``) measure every run again once all are
-trained, here, one after another, the same way:
+trained, here, the same way:
 
 * the run's ``config.yaml`` and checkpoint (best, else final, else latest: the speed does not
   depend on which), its ``Global.device``, its Eval loader (batch size, workers, transforms);
-* one warm-up batch (first-call allocations and kernel selection), then one timed pass over
+* one warm-up batch (first-call allocations and kernel selection), then timed passes over
   the whole Eval loader in eval mode under ``no_grad``, data loading included: the
-  notebooks' measure (:func:`paddle_repro.engine.evaluate.loader_throughput`).
+  notebooks' measure (:func:`paddle_repro.engine.evaluate.loader_throughput`);
+* ``PASSES`` passes per run, the runs taking turns (A, B, A, B, ...), and each run's fastest
+  pass is its figure: a busy moment of the machine slows one pass, not one run.
 
 ``report.throughput.method_line`` is the table header line that says so.
 """
@@ -22,10 +24,12 @@ from paddle_repro.data import build_loader
 from paddle_repro.engine.evaluate import loader_throughput
 from paddle_repro.inference.model import build_trained_model, find_checkpoint
 from paddle_repro.report.runs import RunError, read_config
+from paddle_repro.report.throughput import PASSES
 
 
-def measure_run(run_dir):
-    """Eval images/s of one trained run folder (module doc), measured in this process.
+def _ready_run(run_dir):
+    """(device, model in eval mode, Eval loader) of a trained run folder, after one warm-up
+    batch.
 
     Raises:
         RunError: no ``config.yaml`` or no checkpoint in the folder.
@@ -33,7 +37,7 @@ def measure_run(run_dir):
     cfg = read_config(run_dir)
     if cfg is None:
         raise RunError(f"{run_dir} has no config.yaml: not a run folder written by the trainer.")
-    runtime.select_device(cfg["Global"]["device"])
+    device = runtime.select_device(cfg["Global"]["device"])
     with paddle.utils.unique_name.guard():
         model = build_trained_model(cfg, find_checkpoint(run_dir))
     loader = build_loader(cfg["DataLoader"]["dataset"], cfg["DataLoader"]["Eval"], "test",
@@ -42,18 +46,27 @@ def measure_run(run_dir):
         for images, _ in loader:  # warm-up: one batch, not timed
             model(images)
             break
-    return loader_throughput(model, loader)
+    return device, model, loader
 
 
-def measure_throughputs(run_dirs, log=print):
-    """:func:`measure_run` of every folder, one after another.
+def measure_throughputs(run_dirs, passes=PASSES, log=print):
+    """Eval images/s of every run folder, measured in this process (module doc).
+
+    Args:
+        run_dirs: trained run folders.
+        passes: timed passes per run (the runs take turns); each run's fastest counts.
+        log: where one line per run goes.
 
     Returns:
         dict run folder -> eval images/s.
     """
-    out = {}
-    for run_dir in run_dirs:
-        out[run_dir] = measure_run(run_dir)
-        log(f"[throughput] {run_dir}: {out[run_dir]:.1f} eval img/s")
-    return out
-
+    ready = {run_dir: _ready_run(run_dir) for run_dir in run_dirs}
+    seen = {run_dir: [] for run_dir in run_dirs}
+    for _ in range(passes):
+        for run_dir, (device, model, loader) in ready.items():
+            paddle.set_device(device)  # the device the run's model was built on
+            seen[run_dir].append(loader_throughput(model, loader))
+    for run_dir, rates in seen.items():
+        log(f"[throughput] {run_dir}: {max(rates):.1f} eval img/s (passes: "
+            + ", ".join(f"{r:.1f}" for r in rates) + ")")
+    return {run_dir: max(rates) for run_dir, rates in seen.items()}

@@ -14,6 +14,10 @@ from ..host import host_facts
 matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
+# Timed passes over each run's eval loader when a table measures its runs again
+# (inference/throughput.py); each run's fastest counts. Here, as the header line states it.
+PASSES = 3
+
 
 def plot_throughput(table, path):
     """Bar chart of ``throughput_img_s`` (mean +- std over seeds) per run of a built table.
@@ -64,8 +68,9 @@ def method_line(measured):
         return ("Eval img/s: each run's own figure, taken in its training process at the end of "
                 "training (summary.json), under whatever else ran then (e.g. the other runs of "
                 "`--jobs N`): not comparable between launchers.")
-    return ("Eval img/s: measured by this command after every run had finished, one run at a time "
-            f"in one process (OMP_NUM_THREADS={host_facts()['omp_num_threads']}, each run on its "
-            "`Global.device`): one warm-up batch, then one timed pass over the run's whole eval "
-            "loader in eval mode, data loading included; the same way for every run, whichever "
-            "launcher trained it.")
+    return ("Eval img/s: measured by this command after every run had finished, in one process "
+            f"(OMP_NUM_THREADS={host_facts()['omp_num_threads']}, each run on its `Global.device`), "
+            "the same way for every run whichever launcher trained it: one warm-up batch, then "
+            "timed passes over the run's whole eval loader in eval mode, data loading included, "
+            "the runs taking turns; each run's fastest of "
+            f"{PASSES} passes.")
