@@ -49,13 +49,13 @@ def _ready_run(run_dir):
     return device, model, loader
 
 
-def measure_throughputs(run_dirs, passes=PASSES, log=print):
+def measure_throughputs(run_dirs, log=print, passes=PASSES):
     """Eval images/s of every run folder, measured in this process (module doc).
 
     Args:
         run_dirs: trained run folders.
-        passes: timed passes per run (the runs take turns); each run's fastest counts.
         log: where one line per run goes.
+        passes: timed passes per run (the runs take turns); each run's fastest counts.
 
     Returns:
         dict run folder -> eval images/s.

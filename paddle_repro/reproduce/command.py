@@ -51,7 +51,7 @@ def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), tra
         if figures:
             write_run_outputs(job["run_dir"], figures=spec["figures"])
     measure = figures and "throughput_img_s" in spec["columns"]
-    throughputs = measure_throughputs([j["run_dir"] for j in jobs], log) if measure else {}
+    throughputs = measure_throughputs([j["run_dir"] for j in jobs], log=log) if measure else {}
     results = {}
     for job in jobs:
         run = load_run(job["run_dir"])
