@@ -13,6 +13,11 @@ import cv2  # noqa: F401
 # `import paddle` warns about ccache (used only to compile custom C++ ops, which we never do);
 # on every command it buries the first lines users should read.
 warnings.filterwarnings("ignore", message="No ccache found")
+# Every BatchNorm forward in train mode warns this (paddle/nn/layer/norm.py, Paddle 2.6 and
+# 3.x): it describes Paddle's ordinary BN behaviour, not a problem of the run, and printed at
+# every training start it reads like one. Only this message, only from that module.
+warnings.filterwarnings("ignore", message="When training, we now always track global mean and variance",
+                        category=UserWarning, module=r"paddle\.nn\.layer\.norm")
 
 __version__ = "0.1.0"
 

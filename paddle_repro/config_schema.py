@@ -114,8 +114,10 @@ DATASET = {
     "name": Field((str,), REQUIRED, " | ".join(DATASETS) + ".", tuple(DATASETS)),
     "data_file": Field((str, NONE), None, "CIFAR python tarball; null = Paddle's cache "
                        "(downloaded when online)."),
-    "allow_unofficial": Field((bool,), False, "Accept a CIFAR tarball whose md5 is not the "
-                              "official one (e.g. a sample); the format is still checked."),
+    "allow_unofficial": Field((bool,), False, "Ignored; kept so older commands and configs "
+                              "still run. A CIFAR tarball whose md5 is not the official one is "
+                              "read with a one-line note (format checked); one named like the "
+                              "official archive must be it."),
     "root": Field((str, NONE), None, "image_folder: folder with train/ and test/ class folders. "
                   "synthetic: where to write the generated tarball."),
     "num_classes": Field((int,), 10, "synthetic: number of classes."),

@@ -9,6 +9,7 @@ import paddle
 import pytest
 
 from paddle_repro.data import DataError, build_dataset
+from paddle_repro.data import cifar_files
 
 NORM = [{"ToTensor": None}, {"Normalize": {"mean": [0.5] * 3, "std": [0.5] * 3}}]
 FLAGS = {("cifar10", "train"): ("data_batch", b"labels"), ("cifar10", "test"): ("test_batch", b"labels"),
@@ -72,9 +73,19 @@ def test_items_equal_paddles_own_loader(request, name, tarball):
         assert int(ours[i][1]) == int(ref[i][1])
 
 
-def test_unofficial_file_needs_allow_unofficial(cifar10_tarball):
-    with pytest.raises(DataError, match=r"not the official cifar10 archive.*allow_unofficial: true"):
-        build_dataset({"name": "cifar10", "data_file": cifar10_tarball}, {}, "train")
+def test_unofficial_file_is_read_with_a_one_line_note(cifar10_tarball, tmp_path, monkeypatch):
+    """Issue 28: a sample or rebuilt archive under its own name is read (format checked) with a
+    note, not refused; the old allow_unofficial key is still accepted and changes nothing."""
+    path = tmp_path / "my-cifar10-sample.tar.gz"
+    path.write_bytes(open(cifar10_tarball, "rb").read())
+    notes = []
+    monkeypatch.setattr(cifar_files.log, "info", notes.append)
+    train = build_dataset({"name": "cifar10", "data_file": str(path)}, {}, "train")
+    test = build_dataset({"name": "cifar10", "data_file": str(path), "allow_unofficial": True},
+                         {}, "test")
+    assert len(train) == 120 and len(test) == 40 and not train.official
+    assert notes == [f"{path} is not the official cifar10 archive (md5 "
+                     f"{cifar_files.file_md5(str(path))}); format checked."]  # once, not per split
 
 
 REAL = {"cifar10": ("cifar-10-python-exact-mini.tar.gz", 10, 5170, 1017),

@@ -30,8 +30,13 @@ def test_projection_is_printed_once_after_the_warm_up_batch(monkeypatch):
     p = proj.Projection(epochs_left=3, total=100, after=4)
     assert [p.update(i) for i in range(4)] == [None] * 4
     message = p.update(4)
-    assert "0.500 s/batch over batches 2-5" in message
-    assert "0:00:50 per epoch" in message  # 100 batches x 0.5 s
-    assert "the 3 epoch(s) of this run end in about 0:02:28" in message  # 95 x 0.5 + 2 x 50 s
+    assert message == ("[Projection] 0.500 s/batch over batches 2-5, so one epoch of training "
+                       "takes about 0:00:50; the rest of this run (95 batches of this epoch and "
+                       "2 more epochs) takes about 0:02:28 (evaluation and checkpoints not "
+                       "included)")
+    clock = iter([10.0, 12.0])  # the last batch of the epoch: only the epochs to come are left
+    last = proj.Projection(epochs_left=2, total=5, after=4)
+    assert [last.update(i) for i in range(4)] == [None] * 4
+    assert "the rest of this run (1 more epoch) takes about 0:00:02" in last.update(4)
     assert p.update(5) is None
     assert proj.Projection(epochs_left=1, total=1).update(0) is None  # nothing to time

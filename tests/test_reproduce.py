@@ -61,6 +61,7 @@ def test_skip_resume_and_stale_runs(tmp_path):
     assert {c[1] for c in fake.calls} == {None}
     md = (tmp_path / "out" / "table.md").read_text()
     assert "Mean ± sample std" in md and "QUICK RUN" in md and "0.7206" in md
+    assert "Eval img/s: each run's own figure, taken in its training process" in md  # not measured
     fake.calls.clear()  # second call: everything finished with the same config -> no training
     reproduce(spec, out, seeds=[1, 2], quick=True, overrides=ovr, train_fn=fake, figures=False,
               log=lambda *_: None)
@@ -99,13 +100,25 @@ def test_end_to_end_quick_reproduction_and_predict(tmp_path, capsys):
                                        "DataLoader.Eval.batch_size=20", "DataLoader.Train.num_workers=0",
                                        "DataLoader.Eval.num_workers=0"])
     out = str(tmp_path / "out")
+    lines = []
     paths = reproduce(spec, out, quick=True, overrides=synthetic_overrides(str(tmp_path / "data")),
-                      log=lambda *_: None)
+                      log=lines.append)
     md = open(paths["md"]).read()
     assert "↳ notebook: w/ lr 0.1" in md and "0.7206" in md and "352,042" in md
     assert "Δ w/ lr 0.1 − w/o (lr 0.01)" in md and "One seed per run" in md
     csv_lines = open(paths["csv"]).read().splitlines()
     assert csv_lines[1].startswith("ours,w/ lr 0.1,with,1,")
+    # eval img/s: measured again after training, one run at a time, not the trainer's figure
+    assert "Eval img/s: measured by this command after every run had finished" in md
+    measured = {line.split()[1].rstrip(":"): float(line.split()[2]) for line in lines
+                if line.startswith("[throughput]")}
+    assert sorted(measured) == sorted(os.path.join(out, n, "seed42") for n in ("fast", "slow"))
+    header = csv_lines[0].split(",")
+    for row, name in ((1, "fast"), (3, "slow")):  # row 2 is the notebook's
+        cell = float(csv_lines[row].split(",")[header.index("throughput_img_s_mean")])
+        assert cell == pytest.approx(measured[os.path.join(out, name, "seed42")], abs=0.05)
+        trained = json.load(open(os.path.join(out, name, "seed42", "summary.json")))
+        assert trained["throughput_img_s"] != cell  # the in-training figure stays in the summary
     run_dir = os.path.join(out, "fast", "seed42")
     for name in ("gallery.png", "confusion.png", "per_class_acc.json", "report_extra.json"):
         assert os.path.getsize(os.path.join(run_dir, name)) > 0, name
@@ -131,3 +144,21 @@ def test_tools_report_user_errors_without_traceback(tmp_path, capsys):
         tool.main([str(tmp_path / "missing.yaml")])
     assert exc.value.code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_throughput_passes_take_turns_and_the_fastest_counts(monkeypatch):
+    """A busy moment slows one pass of one run, not a run: passes alternate between the runs
+    and each run keeps its fastest pass."""
+    from paddle_repro.inference import throughput
+    order, rates = [], {"a": iter([10.0, 30.0, 20.0]), "b": iter([5.0, 4.0, 6.0])}
+    monkeypatch.setattr(throughput, "_ready_run", lambda run_dir: ("cpu", run_dir, None))
+    monkeypatch.setattr(throughput.paddle, "set_device", lambda device: None)
+
+    def one_pass(model, loader):
+        order.append(model)
+        return next(rates[model])
+    monkeypatch.setattr(throughput, "loader_throughput", one_pass)
+    lines = []
+    assert throughput.measure_throughputs(["a", "b"], log=lines.append) == {"a": 30.0, "b": 6.0}
+    assert order == ["a", "b"] * 3
+    assert lines[0] == "[throughput] a: 30.0 eval img/s (passes: 10.0, 30.0, 20.0)"

@@ -7,7 +7,8 @@ The first run (or group) is the `with` run; deltas are it minus each other run. 
 the seed folders of tools/reproduce.py (<output>/<run>/seed<N>) as one row per <run>.
 --notebook-log (e.g. configs/shufflenetv2/notebook_log.csv) draws a notebook's printed epochs
 beside the first run and lists them per epoch in table.md.
-Never trains. Also writes each run's gallery and confusion figures unless --no-figures.
+Never trains. Unless --no-figures, also writes each run's gallery and confusion figures and
+measures every run's eval throughput again, one run at a time (the table's eval img/s).
 """
 import argparse
 import os
@@ -15,7 +16,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from paddle_repro.process import prepare_process  # noqa: E402
+
+prepare_process()  # the throughput pass runs with the MKL kernels and malloc the trainer used
+
 from paddle_repro.inference.run_outputs import write_run_outputs  # noqa: E402
+from paddle_repro.inference.throughput import measure_throughputs  # noqa: E402
 from paddle_repro.report.compare import check_request, compare_runs  # noqa: E402
 from paddle_repro.report.machine import measured_on  # noqa: E402
 from paddle_repro.report.runs import load_run  # noqa: E402
@@ -30,21 +36,23 @@ def main(argv=None):
     parser.add_argument("--group", action="store_true", help="group seed folders by parent")
     parser.add_argument("--title", default="Comparison of runs")
     parser.add_argument("--no-figures", action="store_true",
-                        help="skip per-run gallery / confusion / FLOPs")
+                        help="skip per-run gallery / confusion / FLOPs and the throughput pass")
     parser.add_argument("--notebook-log", help="CSV of a notebook's printed epochs, drawn "
                         "beside the first run (e.g. configs/shufflenetv2/notebook_log.csv)")
     args = parser.parse_args(argv)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     with user_errors():
         check_request(args.runs, args.out, labels, args.group)  # before any figure is written
+        throughputs = None
         if not args.no_figures:
             for run_dir in args.runs:
                 write_run_outputs(run_dir)
+            throughputs = measure_throughputs(args.runs)
         summaries = [load_run(d)["summary"] for d in args.runs]
         header = measured_on(summaries, args.runs, cpu_of_runs=False)
         paths = compare_runs(args.runs, args.out, labels=labels, group=args.group,
                              title=args.title, header_lines=header,
-                             notebook_log=args.notebook_log)
+                             notebook_log=args.notebook_log, throughputs=throughputs)
     print(open(paths["md"], encoding="utf-8").read())
     print("wrote", ", ".join(paths.values()))
     return 0

@@ -43,7 +43,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true",
                         help="apply the spec's `quick` overrides (CPU-sized; said in the table)")
     parser.add_argument("--no-figures", action="store_true",
-                        help="skip per-run gallery / confusion / FLOPs")
+                        help="skip per-run gallery / confusion / FLOPs and the throughput pass")
     parser.add_argument("--launcher", choices=("local", "ray"), default="local",
                         help="local: this machine (default); ray: Ray tasks on a cluster or here")
     parser.add_argument("--jobs", type=int, default=None,

@@ -62,10 +62,10 @@ class CifarDataset(Dataset):
         labels: int64 [len(self)] labels of the (subset) items.
     """
 
-    def __init__(self, name, path, mode, transform, num_samples=None, allow_unofficial=False,
+    def __init__(self, name, path, mode, transform, num_samples=None, note_unofficial=True,
                  backend="cv2"):
         self.name, self.path, self.mode = name, path, mode
-        self.official = check_md5(name, path, allow_unofficial)
+        self.official = check_md5(name, path, note=note_unofficial)
         rows, labels, self.class_names = read_cifar(name, path, mode)
         self.num_classes = len(self.class_names)
         split = "DataLoader.%s" % ("Train" if mode == "train" else "Eval")
@@ -92,5 +92,4 @@ def build_cifar(name, dataset_cfg, mode, transform, num_samples):
     """CIFAR-10/100 from ``data_file`` or Paddle's cache (download only when missing)."""
     path = resolve_cifar_file(name, dataset_cfg.get("data_file"))
     return CifarDataset(name, path, mode, transform, num_samples,
-                        allow_unofficial=dataset_cfg.get("allow_unofficial", False),
                         backend=dataset_cfg.get("image_backend", "cv2"))

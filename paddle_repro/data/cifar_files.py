@@ -9,7 +9,9 @@ one ``DataError`` that names the file and the fix:
   name>``); downloaded with Paddle's downloader only when missing AND the server answers
   within a few seconds (offline machines fail fast instead of retrying for minutes);
 * md5: a file carrying the official name must have the official md5 (else it is a broken
-  download); any other file whose md5 is not official needs ``allow_unofficial: true``;
+  download, refused); any other file whose md5 is not official (a sample, a rebuilt archive)
+  is read with a one-line note, its format checked like any other
+  (``DataLoader.dataset.allow_unofficial`` is no longer needed and is ignored);
 * structure: gzip/tar readable, the expected members present, each batch unpickles to
   ``data`` uint8 [N, 3072] with N labels in range;
 * safety: the batches are pickles from elsewhere, so they are read through
@@ -19,6 +21,7 @@ one ``DataError`` that names the file and the fix:
   these validated rows.
 """
 import hashlib
+import logging
 import os
 import socket
 import tarfile
@@ -31,6 +34,8 @@ from paddle.dataset import common as paddle_dataset  # Paddle's own CIFAR cache 
 from ..safe_load import UnsafePickleError, load_pickle
 from .errors import DataError
 
+log = logging.getLogger("paddle_repro")
+
 URL_PREFIX = "https://dataset.bj.bcebos.com/cifar/"
 OFFICIAL = {
     "cifar10": {"file": "cifar-10-python.tar.gz", "md5": "c58f30108f718f92721af3b95e74349a",
@@ -41,6 +46,7 @@ OFFICIAL = {
                  "labels": b"fine_labels", "names": b"fine_label_names"},
 }
 _MD5_CACHE = {}  # (path, size, mtime) -> md5; the train and test datasets share one check
+_NOTED = set()  # unofficial files already noted in this process (train and test share one note)
 
 
 def official_url(name):
@@ -124,8 +130,16 @@ def file_md5(path):
     return _MD5_CACHE[key]
 
 
-def check_md5(name, path, allow_unofficial):
-    """Enforce the md5 rules of the module docstring. Returns True if the file is official."""
+def check_md5(name, path, note=True):
+    """Enforce the md5 rules of the module docstring. Returns True if the file is official.
+
+    Args:
+        note: log the one-line note for an unofficial file (once per file and process);
+            False for the generated synthetic archives, which are never official.
+
+    Raises:
+        DataError: the file is named like the official archive but is not it.
+    """
     info = OFFICIAL[name]
     md5 = file_md5(path)
     if md5 == info["md5"]:
@@ -133,15 +147,11 @@ def check_md5(name, path, allow_unofficial):
     if os.path.basename(path) == info["file"]:
         raise DataError("%s is named like the official %s archive but its md5 is %s, not %s: "
                         "the download is truncated or corrupt. Delete it and download again "
-                        "(or, for a deliberately different file, rename it and set "
-                        "`DataLoader.dataset.allow_unofficial: true`). %s"
+                        "(or, for a deliberately different file, rename it). %s"
                         % (path, name, md5, info["md5"], _how_to_fix(name)))
-    if not allow_unofficial:
-        raise DataError("%s is not the official %s archive (md5 %s, official %s). If it is a "
-                        "sample or a rebuilt archive in CIFAR format, set "
-                        "`DataLoader.dataset.allow_unofficial: true` (-o "
-                        "DataLoader.dataset.allow_unofficial=true); the format is still checked."
-                        % (path, name, md5, info["md5"]))
+    if note and path not in _NOTED:
+        _NOTED.add(path)
+        log.info(f"{path} is not the official {name} archive (md5 {md5}); format checked.")
     return False
 
 

@@ -62,7 +62,7 @@ def _synthetic(dataset_cfg, mode, transform, num_samples):
         write_synthetic_cifar(path, num_classes=k, train_size=dataset_cfg.get("train_size", 500),
                               test_size=dataset_cfg.get("test_size", 100), seed=SYNTHETIC_SEED,
                               flavour=flavour)
-    return CifarDataset(flavour, path, mode, transform, num_samples, allow_unofficial=True,
+    return CifarDataset(flavour, path, mode, transform, num_samples, note_unofficial=False,
                         backend=dataset_cfg.get("image_backend", "cv2"))
 
 

@@ -15,8 +15,11 @@ Layout written (Python-2 style pickles, protocol 2, bytes keys):
 
 Each class has its own colour and its own grating orientation/frequency; every image gets
 a random phase, a random brightness offset and Gaussian noise, so a small CNN learns the
-task in about one epoch but cannot solve it from a single pixel. The archive bytes are a
-pure function of the arguments (fixed tar/gzip mtimes), so its md5 is reproducible.
+task in a few epochs but cannot solve it from a single pixel. The orientations are
+``pi * k / K``: a horizontal flip turns class k's grating into class K-k's orientation, so
+train on it without flips (configs/demo/synthetic_quick.yaml; with flips the demo mistook
+synth_03 for synth_07, whose colour is close). The archive bytes are a pure function of the
+arguments (fixed tar/gzip mtimes), so its md5 is reproducible.
 """
 import gzip
 import io

@@ -52,14 +52,39 @@ def setup_console(output_dir=None, is_main=True):
     return log
 
 
-def run_display_name(output_dir):
-    """Short name VisualDL shows for a run: ``alexnet_condconv seed42`` for a table's
-    ``<table>/<run>/seed42`` folder, else the folder's own name. VisualDL otherwise shows the
-    logdir path, truncated, identical for every run of a table."""
-    parts = os.path.normpath(os.path.abspath(output_dir)).split(os.sep)
-    if len(parts) >= 2 and re.fullmatch(r"seed\d+", parts[-1]):
-        return f"{parts[-2]} {parts[-1]}"
-    return parts[-1]
+def run_display_name(output_dir, cwd=None):
+    """The name VisualDL shows for a run: where the run is, so that names never collide.
+
+    VisualDL keys its run list by this name, so two runs named alike (``alexnet_bn seed42``
+    of a quick and of a full table) showed as one. The name is the run folder's path
+    (always with ``/``):
+
+    * relative to ``./output`` when it is inside it (every config writes there, and the docs
+      start VisualDL with ``--logdir output/``): ``condconv_quick/alexnet_bn/seed42``,
+      ``demo/synthetic_quick``;
+    * else, for a table's ``<table>/<run>/seed<N>`` folder, those three folders
+      (``--output /shared/nam`` gives ``nam/resnet50_nam/seed42``);
+    * else relative to the working folder when inside it, else the absolute path.
+
+    Args:
+        output_dir: the run folder (``Global.output_dir``).
+        cwd: the folder relative paths start from (default: the working folder).
+    """
+    cwd = os.path.abspath(cwd or os.getcwd())
+    path = os.path.normpath(os.path.join(cwd, output_dir))
+    parts = path.split(os.sep)
+    output_root = os.path.join(cwd, "output")
+    if path.startswith(output_root + os.sep):
+        return _slashed(os.path.relpath(path, output_root))
+    if len(parts) >= 4 and re.fullmatch(r"seed\d+", parts[-1]):
+        return "/".join(parts[-3:])
+    if path.startswith(cwd + os.sep):
+        return _slashed(os.path.relpath(path, cwd))
+    return _slashed(path)
+
+
+def _slashed(path):
+    return path.replace(os.sep, "/")
 
 
 def _truncate_jsonl(path, keep):

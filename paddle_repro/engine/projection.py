@@ -42,9 +42,14 @@ class Projection:
             return None
         self.done = True
         per_batch = (time.perf_counter() - self.t0) / (i - self.first)
-        this_epoch = per_batch * (self.total - i - 1)
-        rest = this_epoch + per_batch * self.total * (self.epochs_left - 1)
-        return (f"[Projection] {per_batch:.3f} s/batch over batches {self.first + 2}-{i + 1}: "
-                f"{_hms(per_batch * self.total)} per epoch of training; the {self.epochs_left} "
-                f"epoch(s) of this run end in about {_hms(rest)} (evaluation and checkpoints "
-                "not included)")
+        batches_left = self.total - i - 1
+        more = self.epochs_left - 1
+        rest = per_batch * (batches_left + self.total * more)
+        parts = ([f"{batches_left} batch{'es' if batches_left > 1 else ''} of this epoch"]
+                 if batches_left else []) + ([f"{more} more epoch{'s' if more > 1 else ''}"]
+                                             if more else [])
+        todo = " and ".join(parts) or "nothing after this batch"
+        return (f"[Projection] {per_batch:.3f} s/batch over batches {self.first + 2}-{i + 1}, so "
+                f"one epoch of training takes about {_hms(per_batch * self.total)}; the rest of "
+                f"this run ({todo}) takes about {_hms(rest)} (evaluation and checkpoints not "
+                "included)")

@@ -12,6 +12,7 @@ from paddle_repro.report.notebook_log import load_notebook_log
 from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
 from paddle_repro.report.table_files import write_table_files
+from paddle_repro.report.throughput import method_line
 from paddle_repro.writable import cannot_write_reason, probe_folder
 
 
@@ -88,7 +89,7 @@ def _group_dirs(run_dirs, group):
 
 
 def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, title=None,
-                 header_lines=(), notebook_log=None):
+                 header_lines=(), notebook_log=None, throughputs=None):
     """Writes ``table.md``, ``table.csv``, ``curves_compare.png`` and ``throughput.png``.
 
     Args:
@@ -101,6 +102,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         header_lines: lines shown under the title (hardware, versions).
         notebook_log: optional CSV of a notebook's printed epochs (``notebook_log.py``),
             drawn beside the first run (group) and listed per epoch in table.md.
+        throughputs: dict run folder -> eval img/s measured after training by the caller
+            (``inference.throughput.measure_throughputs``); None: each run's in-training
+            figure. Either way the header says which.
 
     Returns:
         dict of written paths.
@@ -112,6 +116,9 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
     for i, ((name, dirs), label) in enumerate(zip(groups, labels)):
         key = f"{i}_{name}"
         results[key] = [load_run(d) for d in dirs]
+        for run in results[key]:
+            if throughputs is not None:
+                run["measured"] = {"throughput_img_s": throughputs[run["dir"]]}
         spec_runs.append({"name": key, "label": label, "role": "with" if i == 0 else "without",
                           "notebook": {}})
     if columns is None:
@@ -122,4 +129,7 @@ def compare_runs(run_dirs, out_dir, labels=None, group=False, columns=None, titl
         spec_runs[0]["notebook_log_rows"] = load_notebook_log(notebook_log)
     spec = {"title": title or "Comparison of runs", "columns": columns, "runs": spec_runs,
             "notebook_notes": []}
+    header_lines = list(header_lines)
+    if "throughput_img_s" in columns:
+        header_lines.append(method_line(throughputs is not None))
     return write_table_files(spec, results, out_dir, header_lines)

@@ -98,8 +98,10 @@ def measured_on(summaries, names, cpu_of_runs=True):
 def machine_lines(quick, spec, wall_s, summaries, names):
     """The header of a reproduced table: the quick-run warning, ``measured_on``, wall time."""
     lines = []
-    if quick:
-        lines.append("**QUICK RUN -- not the notebook's scale**: overrides "
+    if quick:  # a user's own table has no notebook to fall short of
+        has_notebook = any(run.get("notebook") for run in spec["runs"]) or spec.get("notebook_hardware")
+        short_of = "the notebook's scale" if has_notebook else "the configs' full runs"
+        lines.append(f"**QUICK RUN -- not {short_of}**: overrides "
                      + ", ".join(f"`{o}`" for o in spec["quick"]) + ".")
     lines += measured_on(summaries, names)
     train_s = sum(s.get("wall_time_s") or 0.0 for s in summaries)

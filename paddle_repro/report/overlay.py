@@ -74,7 +74,9 @@ def plot_overlay(groups, labels, path, notebook_logs=None):
         ax.set_title(title)
         ax.grid(alpha=0.3)
         style_epoch_axis(ax)
-        ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7)
+        # handles long enough to show their dashes (at the default length, with the marker in
+        # the middle, dashed and solid handles looked alike)
+        ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7, handlelength=4.5)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -75,8 +75,12 @@ def run_metrics(run):
     """The table numbers of one loaded run (see ``spec.COLUMNS``); absent ones are None.
 
     ``train_top1`` is the last epoch's train accuracy, as the notebooks' tables report it.
+    ``throughput_img_s`` is the one measured after training by the command writing the table
+    (``run["measured"]``, ``inference.throughput``) when there is one, else the run's own
+    in-training figure.
     """
     summary, final = run["summary"], run["summary"].get("final") or {}
+    measured = run.get("measured") or {}
     return {
         "train_top1": final.get("train_top1"),
         "best_val_top1": summary.get("best_val_top1"),
@@ -87,6 +91,6 @@ def run_metrics(run):
         "params": summary.get("params"),
         "trainable_params": summary.get("trainable_params"),
         "flops": run["extra"].get("flops"),
-        "throughput_img_s": summary.get("throughput_img_s"),
+        "throughput_img_s": measured.get("throughput_img_s", summary.get("throughput_img_s")),
         "wall_time_s": summary.get("wall_time_s"),
     }

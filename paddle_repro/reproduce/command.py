@@ -7,7 +7,9 @@
    ``config.yaml`` has the same :func:`~.recipe.recipe_hash`), resume, fresh, or refused
    (another config trained there; ``--restart`` retrains it) -- before anything trains;
 2. train what is missing (:mod:`.train_runs`), here or through :mod:`paddle_repro.launch`;
-3. each run's figures from its trained model (``inference.run_outputs``);
+3. each run's figures from its trained model (``inference.run_outputs``), and every run's
+   eval throughput measured again, one run at a time in this process, so that the column is
+   measured alike whichever launcher trained the runs (``inference.throughput``);
 4. the table from the run folders (``report``): ``table.md``, ``table.csv``,
    ``curves_compare.png``, ``throughput.png`` in the output folder.
 """
@@ -16,10 +18,12 @@ import sys
 import time
 
 from paddle_repro.inference.run_outputs import write_run_outputs
+from paddle_repro.inference.throughput import measure_throughputs
 from paddle_repro.report.machine import machine_lines
 from paddle_repro.report.runs import load_run
 from paddle_repro.report.spec import load_spec
 from paddle_repro.report.table_files import write_table_files
+from paddle_repro.report.throughput import method_line
 from paddle_repro.reproduce.plan import check_writable, plan_runs, run_state
 from paddle_repro.reproduce.train_runs import train_missing
 
@@ -27,6 +31,10 @@ from paddle_repro.reproduce.train_runs import train_missing
 def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), train_fn=None,
               figures=True, log=print, restart=False, **launch):
     """Trains what is missing and writes the table. Returns dict of written paths.
+
+    ``figures=False`` skips what needs the trained models: the per-run figures, FLOPs and the
+    throughput pass (the eval img/s column then holds the runs' in-training figures, and the
+    header says so).
 
     ``launch``: ``launcher`` ("local" | "ray"), ``n_jobs`` and the launcher's options
     (``retries``, ``gpus_per_run``, ``cpus_per_run``, ``address``; see paddle_repro.launch).
@@ -42,12 +50,19 @@ def reproduce(spec_path, output=None, seeds=None, quick=False, overrides=(), tra
     for job in jobs:
         if figures:
             write_run_outputs(job["run_dir"], figures=spec["figures"])
+    measure = figures and "throughput_img_s" in spec["columns"]
+    throughputs = measure_throughputs([j["run_dir"] for j in jobs], log=log) if measure else {}
     results = {}
     for job in jobs:
-        results.setdefault(job["name"], []).append(load_run(job["run_dir"]))
+        run = load_run(job["run_dir"])
+        if measure:
+            run["measured"] = {"throughput_img_s": throughputs[job["run_dir"]]}
+        results.setdefault(job["name"], []).append(run)
     summaries = [r["summary"] for rs in results.values() for r in rs]
     names = [f"{name}/{os.path.basename(r['dir'])}" for name, rs in results.items() for r in rs]
     header = machine_lines(quick, spec, time.time() - start, summaries, names)
+    if "throughput_img_s" in spec["columns"]:
+        header.append(method_line(measure))
     header.append("Command: `" + " ".join([os.path.basename(sys.executable)] + sys.argv) + "`")
     paths = write_table_files(spec, results, output, header)
     log(f"[reproduce] wrote {paths['md']}")
