@@ -581,3 +581,16 @@ def test_every_tool_has_a_table():
     tools = {p.stem for p in (ROOT / "tools").glob("*.py")} - {"benchmark"}
     tables = {"train", "eval", "predict", "export_model", "infer", "reproduce", "compare", "summary"}
     assert tools == tables, tools ^ tables
+
+
+def test_an_empty_eval_shard_is_counted_per_rank(monkeypatch):
+    """Issue 27 item 3: under data parallel the split holds more than a batch, each rank's
+    shard does not; the message said the whole split was smaller than one batch."""
+    from paddle_repro import runtime
+    from paddle_repro.engine.run import _no_batch_message
+    cfg = {"DataLoader": {"Eval": {"batch_size": 8}}}
+    monkeypatch.setattr(runtime, "world_size", lambda: 2)
+    text = _no_batch_message(cfg, "Eval", 10)
+    assert "10 images, 5 per rank over 2 ranks, fewer than one batch of 8 per rank" in text
+    monkeypatch.setattr(runtime, "world_size", lambda: 1)
+    assert "has 6 images, fewer than one batch of 8 with drop_last" in _no_batch_message(cfg, "Eval", 6)

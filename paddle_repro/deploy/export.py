@@ -12,7 +12,6 @@ refused, never overwritten. A target that is a file or cannot be written (read-o
 immutable) is refused before the model is even built.
 """
 import os
-import resource
 import shutil
 import tempfile
 
@@ -20,7 +19,6 @@ import numpy as np
 import paddle
 
 from paddle_repro.config import ConfigError
-from paddle_repro.writable import cannot_write_reason, nearest_existing, probe_file, probe_folder
 from paddle_repro.data import build_dataset
 from paddle_repro.data.transform_entries import entry_names
 from paddle_repro.data.transform_table import TABLE
@@ -28,12 +26,14 @@ from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.images import class_names_for
 from paddle_repro.models import build_model_from_config
 from paddle_repro.models.weights import resolve_weights_file
+from paddle_repro.writable import cannot_write_reason
 
 from .errors import ExportError, InferenceModelError
-from .files import META_FILE, PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
+from .files import PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
 from .formulation import export_formulation
-from .meta import build_meta, read_meta, sha256_of, write_meta
+from .meta import build_meta, sha256_of, write_meta
 from .predictor import InferenceModel
+from .target import cannot_write, check_room, check_target, check_writable, cut_short, weights_bytes
 
 # the saved program's logits may differ from dygraph's by float rounding only: tests/test_export.py
 # sees <= 1e-5 of the logits' scale for every model (CondConv's export formulation ~1e-6)
@@ -85,84 +85,6 @@ def save_program(model, folder, image_shape):
     return path
 
 
-def check_target(folder, name, checkpoint_sha256):
-    """Refuse a folder that already holds a different (or unidentifiable) exported model."""
-    present = model_files(folder) if os.path.isdir(folder) else []
-    if not present:
-        return
-    if not os.path.isfile(os.path.join(folder, META_FILE)):
-        raise ExportError(f"{folder} already holds {', '.join(os.path.basename(p) for p in present)} "
-                          f"without an {META_FILE}, so it cannot be told apart from this model; "
-                          "choose another -o Global.save_inference_dir or delete those files.")
-    old = read_meta(folder)["Model"]
-    if (old["name"], old.get("checkpoint_sha256")) != (name, checkpoint_sha256):
-        raise ExportError(f"{folder} already holds an exported {old['name']!r} (checkpoint sha256 "
-                          f"{str(old.get('checkpoint_sha256'))[:12]}...), not {name!r} from this "
-                          f"checkpoint ({checkpoint_sha256[:12]}...). Refusing to overwrite it: "
-                          "choose another -o Global.save_inference_dir or delete the folder.")
-
-
-def _cannot_write(folder, err):
-    reason = cannot_write_reason(err) or err.strerror
-    return ExportError(f"Cannot write {err.filename or folder} ({err.strerror}): {reason}. The export "
-                       f"stopped and {folder} is as it was; make room, or choose another "
-                       "-o Global.save_inference_dir.")
-
-
-def _room_message(folder, need):
-    """Why ``need`` bytes will not fit under ``folder`` (file-size limit, free space), or None."""
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    if soft != resource.RLIM_INFINITY and soft < need:
-        return (f"the file-size limit (ulimit -f) is {soft} bytes and {PARAMS_FILE} needs about "
-                f"{need} bytes")
-    stat = os.statvfs(folder)
-    free = stat.f_bavail * stat.f_frsize
-    if free < need:
-        return f"the disk holding {folder} has {free} bytes free and the export needs about {need}"
-    return None
-
-
-def weights_bytes(model):
-    """Bytes of ``model``'s tensors: a lower bound of its ``inference.pdiparams`` size."""
-    return sum(int(v.size) * v.element_size() for v in model.state_dict().values())
-
-
-def check_room(folder, need):
-    """Refuses an export whose ``need`` bytes of weights cannot fit (file-size limit, free
-    space), before tracing.
-
-    Paddle writes ``inference.pdiparams`` in C++ and does not report a short write: a
-    file-size limit or a full disk leaves a truncated file behind a successful call (and a
-    predictor that loads it computes garbage), so the file is also measured after the save.
-    """
-    why = _room_message(nearest_existing(folder), need)
-    if why:
-        raise ExportError(f"Cannot export to {folder}: {why}. Nothing was written; make room, or "
-                          "choose another -o Global.save_inference_dir.")
-
-
-def check_writable(folder):
-    """Refuses a target that is a file or cannot be written, before anything is exported.
-
-    Tries where the export will write (the target, or its nearest existing parent) and its
-    existing model files (``paddle_repro.writable``): a read-only or immutable folder is found
-    even by root.
-    """
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise ExportError(f"Global.save_inference_dir {folder} is a file, not a folder: choose "
-                          "another -o Global.save_inference_dir or move the file.")
-    try:
-        probe_folder(folder)
-        for path in model_files(folder) if os.path.isdir(folder) else []:
-            probe_file(path)
-    except OSError as err:
-        name = err.filename if os.path.isfile(err.filename or "") else nearest_existing(folder)
-        raise ExportError(f"Cannot write to {name} ({err.strerror}): "
-                          f"{cannot_write_reason(err) or err.strerror}. Nothing was exported; "
-                          "choose another -o Global.save_inference_dir or make the folder "
-                          "writable.") from None
-
-
 def _verify(tmp, probe, reference, folder):
     """Max |logits| difference of the saved program (Paddle Inference) and the dygraph model.
 
@@ -173,30 +95,13 @@ def _verify(tmp, probe, reference, folder):
     try:
         got = InferenceModel(tmp).logits(probe)
     except InferenceModelError as err:
-        raise _cut_short(tmp, folder, f"the exported files do not load back ({err})") from None
+        raise cut_short(tmp, folder, f"the exported files do not load back ({err})") from None
     diff = float(np.max(np.abs(got - reference)))
     scale = max(1.0, float(np.max(np.abs(reference))))
     if not np.isfinite(diff) or diff > VERIFY_RTOL * scale:
-        raise _cut_short(tmp, folder, f"the exported program's logits differ from the trained "
+        raise cut_short(tmp, folder, f"the exported program's logits differ from the trained "
                                       f"model's by {diff:.3g} (allowed {VERIFY_RTOL * scale:.3g})")
     return diff
-
-
-def _cut_short(tmp, folder, what):
-    """The ExportError for exported files that came out wrong, saying why when it can tell."""
-    path = os.path.join(tmp, PARAMS_FILE)
-    size = os.path.getsize(path) if os.path.isfile(path) else 0
-    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
-    stat = os.statvfs(tmp)
-    if soft != resource.RLIM_INFINITY and size >= soft:
-        why = f"{PARAMS_FILE} stopped at the file-size limit (ulimit -f) of {soft} bytes"
-    elif stat.f_bavail * stat.f_frsize < (1 << 20):
-        why = f"the disk holding {folder} is full"
-    else:
-        return ExportError(f"Export failed: {what}. {folder} is as it was. Please report it with "
-                           "the config and the checkpoint.")
-    return ExportError(f"Export cut short: {what}, because {why}. {folder} is as it was; make room, "
-                       "or choose another -o Global.save_inference_dir.")
 
 
 def _move_in(tmp, folder):
@@ -272,7 +177,7 @@ def export_model(cfg, verify=True):
         program = save_program(model, tmp, image_shape)
         written = os.path.getsize(os.path.join(tmp, PARAMS_FILE))
         if written < need:  # a short write Paddle's C++ did not report
-            raise _cut_short(tmp, folder, f"{PARAMS_FILE} came out {written} bytes long, less than "
+            raise cut_short(tmp, folder, f"{PARAMS_FILE} came out {written} bytes long, less than "
                                           f"the {need} bytes of the weights")
         names = class_names_for(cfg, checkpoint, reference.shape[1])
         write_meta(tmp, build_meta(name, digest, os.path.basename(program), image_shape,
@@ -286,7 +191,7 @@ def export_model(cfg, verify=True):
     except OSError as err:
         if cannot_write_reason(err) is None:
             raise
-        raise _cannot_write(folder, err) from None
+        raise cannot_write(folder, err) from None
     finally:
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)

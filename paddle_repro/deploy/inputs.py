@@ -8,10 +8,9 @@ import json
 import os
 import tempfile
 
-from ..writable import cannot_write_reason, probe_file, probe_folder
 from ..inference.images import IMAGE_EXTS, folder_images
+from ..writable import cannot_write_reason, probe_file, probe_folder
 from .errors import InferenceModelError
-
 
 
 def list_images(source):
