@@ -26,5 +26,8 @@ setup(
         "ray": ["ray>=2.9"],
         # tools/export_model.py --onnx: paddle2onnx 2.1.0 + onnxruntime 1.32.0 measured with Paddle 3.3.1
         "onnx": ["paddle2onnx>=2.1", "onnxruntime"],
+        # tests only: notebook 004's own PyTorch code beside the suite (tests/test_loop_equivalence_004.py);
+        # the package never imports torch
+        "crosscheck": ["torch==2.13.0"],
     },
 )

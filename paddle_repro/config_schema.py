@@ -156,7 +156,8 @@ METRIC = {
     # val_*_nb beside the true per-sample metrics; null = record none.
     "notebook_val": Field((str, NONE), None, "batch_mean (000/002: mean of batch accuracies, "
                           "sum of batch-mean losses / n * batch) | paddle_model (003: "
-                          "paddle.Model.evaluate) | counts (004: correct / total).",
+                          "paddle.Model.evaluate) | mean_of_batches (004: means of batch "
+                          "accuracies and batch-mean losses) | counts (correct / total).",
                           (*NOTEBOOK_VAL, None)),
     "best_by": Field((str,), "val_top1", "Record that picks best_model (strictly greater wins, "
                      "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's) | "

@@ -99,13 +99,35 @@ def test_nam_recipe():
     assert cfg_of("nam", "resnet50_nam_sparsity")["Arch"]["nam_lambda"] == 1e-4
 
 
-def test_shufflenet_recipe():
-    c = cfg_of("shufflenetv2", "x0_5")
-    lr = c["Optimizer"]["lr"]
-    assert (lr["name"], lr["metric"], lr["factor"], lr["patience"], lr["min_lr"]) == (
-        "plateau", "train_loss", 0.94, 1, 1e-6)
-    assert c["Global"]["epochs"] == 20 and c["DataLoader"]["Train"]["batch_size"] == 128
-    assert c["Optimizer"]["weight_decay"] == 5e-4 and c["Optimizer"]["momentum"] == 0.9
+def test_shufflenet_recipe_is_the_executed_notebooks():
+    # seeds/004_executed_notebook_cells.txt: optim.Adam(lr=1e-1), no augmentation, shuffled
+    # drop_last test loader, ReduceLROnPlateau on the train loss, 20 epochs.
+    for width in ("x0_5", "x1_0", "x1_5", "x2_0"):
+        c = cfg_of("shufflenetv2", width)
+        lr = c["Optimizer"]["lr"]
+        assert (lr["name"], lr["metric"], lr["factor"], lr["patience"], lr["min_lr"]) == (
+            "plateau", "train_loss", 0.94, 1, 1e-6)
+        assert (lr["threshold"], lr["cooldown"], lr["learning_rate"]) == (1e-4, 0, 0.1)
+        opt = c["Optimizer"]
+        assert (opt["name"], opt["beta1"], opt["beta2"], opt["epsilon"], opt["weight_decay"]) == (
+            "adam", 0.9, 0.999, 1e-8, 0.0)
+        assert c["Loss"]["name"] == "torch_cross_entropy" and c["Global"]["epochs"] == 20
+        train, test = c["DataLoader"]["Train"], c["DataLoader"]["Eval"]
+        assert [list(t) for t in train["transforms"]] == [["ToTensor"], ["Normalize"]]
+        assert (train["batch_size"], train["shuffle"], train["drop_last"]) == (128, True, True)
+        assert (test["batch_size"], test["shuffle"], test["drop_last"]) == (128, True, True)
+        assert c["Metric"]["notebook_val"] == "mean_of_batches"
+
+
+def test_shufflenet_blog_variant_is_the_blogs_code():
+    c = cfg_of("shufflenetv2", "x0_5_blog")
+    opt = c["Optimizer"]
+    assert (opt["name"], opt["momentum"], opt["weight_decay"], opt["use_nesterov"]) == (
+        "momentum", 0.9, 5e-4, False)
+    assert [list(t)[0] for t in c["DataLoader"]["Train"]["transforms"]] == [
+        "RandomCrop", "RandomHorizontalFlip", "ToTensor", "Normalize"]
+    assert c["DataLoader"]["Eval"]["shuffle"] is False
+    assert c["Optimizer"]["lr"] == cfg_of("shufflenetv2", "x0_5")["Optimizer"]["lr"]
 
 
 @pytest.fixture(scope="module")

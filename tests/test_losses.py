@@ -35,6 +35,31 @@ def test_label_smoothing_zero_is_cross_entropy():
     assert float(b(x, y)) == pytest.approx(float(ref), rel=1e-6)
 
 
+def test_torch_cross_entropy_is_uncapped_where_paddles_stops_at_64():
+    # A true class 100 and 1000 logits below the top one: log-probabilities -100 and -1000.
+    logits = np.array([[0.0, 100.0, 2.0], [1000.0, 0.0, 1.0], [2.0, -1.0, 0.5]], "float32")
+    labels = np.array([0, 1, 0], "int64")
+    expected = -_log_softmax(logits.astype("float64"))[np.arange(3), labels]  # [100, 1000, 0.24]
+    x, y = paddle.to_tensor(logits), paddle.to_tensor(labels)
+    torch_like = build_loss({"name": "torch_cross_entropy"})
+    np.testing.assert_allclose(torch_like(x, y, reduction="none").numpy(), expected, rtol=1e-6)
+    assert float(torch_like(x, y)) == pytest.approx(expected.mean(), rel=1e-6)
+    # Paddle's own cross-entropy (the Paddle notebooks' loss, kept as `cross_entropy`) caps
+    # each sample at 64 on CPU; if a Paddle release drops the cap, this line says so.
+    capped = build_loss({"name": "cross_entropy"})(x, y, reduction="none").numpy()
+    np.testing.assert_allclose(capped, np.minimum(expected, 64.0), rtol=1e-6)
+
+
+def test_torch_cross_entropy_gradient_is_softmax_minus_one_hot():
+    rng = np.random.RandomState(0)
+    logits = (rng.randn(6, 10) * 50).astype("float64")  # some samples far past the cap
+    labels = rng.randint(0, 10, 6).astype("int64")
+    x = paddle.to_tensor(logits, stop_gradient=False)
+    build_loss({"name": "torch_cross_entropy"})(x, paddle.to_tensor(labels), reduction="sum").backward()
+    p = np.exp(_log_softmax(logits))
+    np.testing.assert_allclose(x.grad.numpy(), p - np.eye(10)[labels], atol=1e-12)
+
+
 def test_mixup_loss_and_unknown_name():
     ce = build_loss({"name": "cross_entropy"})
     x, y = paddle.to_tensor(LOGITS), paddle.to_tensor(LABELS)

@@ -54,6 +54,18 @@ def test_paddle_model_logs_the_last_batch_loss_and_count_accuracy(short_last_bat
     assert nb["val_loss_nb"] == pytest.approx(float(last), rel=1e-6)
     assert nb["val_top1_nb"] == pytest.approx(0.8) and nb["val_top5_nb"] == res["top5"]
     assert notebook_val_metrics("counts", res) == {"val_top1_nb": pytest.approx(0.8)}
+
+
+def test_mean_of_batches_is_utils_train_of_notebook_004(short_last_batch):
+    # utils.train: test_acc += get_acc(...) per batch, test_loss += loss.item() per batch, both
+    # divided by len(testloader): the short last batch weighs as much as a full one.
+    loss_fn = build_loss({"name": "torch_cross_entropy"})
+    res = evaluate(LogitsAreInputs(), short_last_batch, loss_fn, num_classes=3, topk=2)
+    nb = notebook_val_metrics("mean_of_batches", res)
+    per = paddle.nn.functional.cross_entropy(*short_last_batch[0], reduction="none").numpy()
+    last = paddle.nn.functional.cross_entropy(*short_last_batch[1], reduction="none").numpy()
+    assert nb["val_top1_nb"] == pytest.approx((1.0 + 0.0) / 2)
+    assert nb["val_loss_nb"] == pytest.approx((per.mean() + last.mean()) / 2, rel=1e-6)
     assert notebook_val_metrics(None, res) == {}
 
 
@@ -66,7 +78,7 @@ def test_notebook_configs_name_their_definitions():
     defs = {"configs/condconv/alexnet_condconv.yaml": ("batch_mean", "val_top1_nb"),
             "configs/acmix/alexnet.yaml": ("batch_mean", "val_top1_nb"),
             "configs/nam/resnet50_nam.yaml": ("paddle_model", "val_top1"),
-            "configs/shufflenetv2/x0_5.yaml": ("counts", "val_top1")}
+            "configs/shufflenetv2/x0_5.yaml": ("mean_of_batches", "val_top1")}
     for path, (definition, best_by) in defs.items():
         metric = load_config(path)["Metric"]
         assert (metric["notebook_val"], metric["best_by"]) == (definition, best_by), path

@@ -1,4 +1,5 @@
-"""Loss functions: plain cross-entropy and the notebooks' label-smoothing cross-entropy.
+"""Loss functions: plain cross-entropy (Paddle's and PyTorch's) and the notebooks'
+label-smoothing cross-entropy.
 
 ``label_smoothing`` is the class the CondConv (000) and ACmix (002) notebooks wrote:
 ``(1 - s) * NLL(p, y) + s * mean_k(-log p_k)``, averaged over the batch. This equals the
@@ -6,6 +7,15 @@
 "over the K-1 wrong classes" variant. Every loss here takes ``reduction`` so evaluation can
 sum per-sample losses (needed to avoid double counting padded samples under data
 parallel); the default ``"mean"`` is what the notebooks trained with.
+
+Paddle's ``F.cross_entropy`` and ``F.log_softmax`` cap every log-probability at -64 on CPU
+(Paddle 2.6 and 3.x), so one sample's loss is never above 64; PyTorch's
+``nn.CrossEntropyLoss`` has no cap. The gradients agree (softmax - one-hot either way); the
+loss *values* differ once a sample's true class gets log-probability below -64, which
+notebook 004's Adam at lr 0.1 reaches in its first steps and in its test-loss spikes (its log
+shows a test loss of 183,250). ``torch_cross_entropy`` computes ``log_softmax`` as
+``logits - logsumexp(logits)``, uncapped, as PyTorch does (tests/test_losses.py,
+tests/test_loop_equivalence_004.py).
 """
 import paddle
 import paddle.nn as nn
@@ -21,13 +31,26 @@ def _reduce(per_sample, reduction):
 
 
 class CrossEntropy(nn.Layer):
-    """Softmax cross-entropy on logits (``paddle.nn.CrossEntropyLoss``'s default)."""
+    """Softmax cross-entropy on logits (``paddle.nn.CrossEntropyLoss``'s default; each
+    sample's loss capped at 64 on CPU, see the module docstring)."""
 
     def forward(self, logits, labels, reduction="mean"):
         """Args: logits [N, K] float, labels [N] or [N, 1] int64. Returns a scalar
         (or [N] with ``reduction="none"``)."""
         labels = labels.reshape([-1, 1])
         per_sample = F.cross_entropy(logits, labels, reduction="none").reshape([-1])
+        return _reduce(per_sample, reduction)
+
+
+class TorchCrossEntropy(nn.Layer):
+    """PyTorch's ``nn.CrossEntropyLoss()``: NLL of ``log_softmax`` with no cap (notebook 004)."""
+
+    def forward(self, logits, labels, reduction="mean"):
+        """Args: logits [N, K] float, labels [N] or [N, 1] int64. Returns a scalar
+        (or [N] with ``reduction="none"``)."""
+        log_probs = logits - paddle.logsumexp(logits, axis=-1, keepdim=True)  # [N, K], uncapped
+        labels = labels.reshape([-1, 1]).astype("int64")
+        per_sample = -paddle.take_along_axis(log_probs, labels, axis=1).reshape([-1])
         return _reduce(per_sample, reduction)
 
 
@@ -59,6 +82,7 @@ LOSS_DEFAULTS = {"name": "cross_entropy", "smoothing": 0.1}  # shown by config_s
 LOSSES = {
     "cross_entropy": lambda cfg: CrossEntropy(),
     "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg["smoothing"]),
+    "torch_cross_entropy": lambda cfg: TorchCrossEntropy(),
 }
 
 
