@@ -145,10 +145,10 @@ class SuiteProbe:
 
     def __init__(self, monkeypatch):
         self.model, self.states = None, []
-        build_model, build_optimizer = run_module.build_model_from_cfg, run_module.build_optimizer
+        build_model, build_optimizer = run_module.build_model_from_config, run_module.build_optimizer
 
-        def keep_model(cfg, num_classes=None):
-            self.model = build_model(cfg, num_classes)
+        def keep_model(cfg, num_classes=None, weights=None):
+            self.model = build_model(cfg, num_classes, weights=weights)
             return self.model
 
         def probed_optimizer(opt_cfg, params, scheduler):
@@ -164,7 +164,7 @@ class SuiteProbe:
             optimizer.step = step
             return optimizer
 
-        monkeypatch.setattr(run_module, "build_model_from_cfg", keep_model)
+        monkeypatch.setattr(run_module, "build_model_from_config", keep_model)
         monkeypatch.setattr(run_module, "build_optimizer", probed_optimizer)
 
     def _capture(self, optimizer):
