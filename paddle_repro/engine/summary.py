@@ -3,7 +3,9 @@
 ``params``/``trainable_params`` come from ``models.count_params`` (the total includes BN
 running statistics, like ``paddle.summary``). ``throughput_img_s`` is measured the notebooks'
 way at the end of a finished run (whole eval loader, eval mode, data loading included);
-under data parallel it is rank 0's shard, i.e. one process's throughput. It is EVAL
+under data parallel it is rank 0's shard, i.e. one process's throughput. It is the
+in-training figure, taken under whatever else ran then (other runs of ``--jobs N``); the
+tables measure every run again after training (``inference/throughput.py``). It is EVAL
 images/s; the training log's ``train_ips`` is TRAINING images/s (forward + backward + step,
 ``engine/rates.py``), several times lower for the same model: never compare the two.
 
@@ -82,7 +84,10 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
         "params": int(total),
         "trainable_params": int(trainable),
         "throughput_img_s": throughput,
-        "throughput_measure": "eval images/s (eval mode, no backward); not the log's train_ips",
+        "throughput_measure": ("in-training figure: eval images/s (eval mode, no backward) "
+                               "measured by this process at the end of training, under whatever "
+                               "else ran then; tables measure again, alike for every run; not "
+                               "the log's train_ips"),
         "wall_time_s": float(wall_time_s),
         "device": run.device,
         "world_size": runtime.world_size(),
