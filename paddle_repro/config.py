@@ -329,6 +329,11 @@ def _validate_combinations(cfg, origins, default_file):
     if metric["best_by"].endswith("_nb") and not metric["notebook_val"]:
         fail(["Metric", "best_by"], "`%s` needs Metric.notebook_val (the notebook's metric "
              "definition); set it or use best_by: val_top1." % metric["best_by"])
+    for split in ("Train", "Eval"):
+        if (cfg["DataLoader"][split]["sampler"] == "distributed"
+                and cfg["DataLoader"][split]["pipeline"] == "batched"):
+            fail(["DataLoader", split, "sampler"], "the batched pipeline draws its own shuffle "
+                 "order from (Global.seed, epoch); sampler: distributed needs pipeline: paddle.")
     if cfg["DataLoader"]["dataset"]["image_backend"] == "pil":
         for split in ("Train", "Eval"):
             if cfg["DataLoader"][split]["pipeline"] == "batched":

@@ -132,6 +132,12 @@ SPLIT = {
     "batch_size": Field((int,), 128, "Images per batch (per process under data parallel)."),
     "shuffle": Field((bool,), False, "Shuffle every epoch."),
     "drop_last": Field((bool,), False, "Drop the last incomplete batch."),
+    "sampler": Field((str,), "random", "Shuffle order: random (paddle.io.DataLoader's "
+                     "RandomSampler, global numpy RNG, reseeded every epoch from Global.seed) | "
+                     "distributed (paddle.io.DistributedBatchSampler, which paddle.Model.fit used "
+                     "even in one process, as notebook 003 ran: epoch e's order is "
+                     "np.random.RandomState(e), the same for every Global.seed). Data parallel "
+                     "always uses the distributed one.", ("random", "distributed")),
     "num_workers": Field((int,), 0, "Loader worker processes."),
     "transforms": Field((list,), [], "List of {Name: {kwargs}} applied in order to uint8 RGB HWC "
                         "images; must include ToTensor or ToArray; [] = ToTensor only."),

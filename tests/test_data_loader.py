@@ -5,6 +5,7 @@ import numpy as np
 import paddle
 import pytest
 
+from paddle_repro.config import ConfigError, load_config
 from paddle_repro.data import DataError, build_dataset, build_loader
 from paddle_repro.data.errors import raise_if_bad
 from paddle_repro.data.loader import WorkerSeeder
@@ -154,6 +155,23 @@ def test_distributed_uses_distributed_batch_sampler(cifar10_tarball):
     ld = build_loader(ds_cfg, {"batch_size": 16, "shuffle": True}, "train", 0, distributed=True)
     assert isinstance(ld.batch_sampler, paddle.io.DistributedBatchSampler)
     assert sum(b[0].shape[0] for b in ld) == 120  # one process: the whole split
+
+
+def test_sampler_distributed_shuffles_as_paddle_model_fit(cifar10_tarball):
+    """paddle.Model.fit's order (notebook 003): epoch e is RandomState(e), whatever the seed."""
+    ds_cfg = {"name": "cifar10", "data_file": cifar10_tarball, "allow_unofficial": True}
+    split = {"batch_size": 120, "shuffle": True, "sampler": "distributed"}
+    order = np.arange(120)
+    np.random.RandomState(3).shuffle(order)
+    for seed in (1, 2):
+        ld = build_loader(ds_cfg, split, "train", seed)
+        assert isinstance(ld.batch_sampler, paddle.io.DistributedBatchSampler)
+        ld.set_epoch(3)  # what the trainer does before its 4th epoch
+        images, _ = next(iter(ld))
+        np.testing.assert_array_equal(images.numpy(), np.stack([ld.dataset[i][0] for i in order]))
+    with pytest.raises(ConfigError, match="sampler: distributed needs pipeline: paddle"):
+        load_config("configs/demo/synthetic_quick.yaml",
+                    ["DataLoader.Train.sampler=distributed", "DataLoader.Train.pipeline=batched"])
 
 
 def test_pipeline_batched_dispatch(cifar10_tarball):

@@ -39,23 +39,26 @@ def _input(seed=1, shape=(3, C, H, W)):
 @pytest.mark.parametrize("train", [False, True])
 def test_matches_notebook_outputs_grads_and_bn_state(impl, train):
     ref, ours = _pair(impl)
+    # "notebook" runs the notebook's ops in its order: equal to the last bit (what makes a
+    # training run with it bit-identical, tests/test_loop_equivalence.py); "fast" folds the
+    # weights into the BN affine: the same function, other rounding
+    tol = dict(rtol=0, atol=0) if impl == "notebook" else dict(rtol=1e-5, atol=1e-6)
     for m in (ref, ours):
         m.train() if train else m.eval()
     x_ref, x_ours = _input(), _input()
     y_ref, y_ours = ref(x_ref), ours(x_ours)
-    np.testing.assert_allclose(y_ours.numpy(), y_ref.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y_ours.numpy(), y_ref.numpy(), **tol)
     # a non-uniform upstream gradient, so every output element matters
     g = paddle.to_tensor(np.random.RandomState(2).randn(3, C, H, W).astype("float32"))
     (y_ref * g).sum().backward()
     (y_ours * g).sum().backward()
-    np.testing.assert_allclose(x_ours.grad.numpy(), x_ref.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(x_ours.grad.numpy(), x_ref.grad.numpy(), **tol)
     bn_ref, bn_ours = ref.Channel_Att.bn2, ours.bn_channel
     for name in ("weight", "bias"):
         np.testing.assert_allclose(getattr(bn_ours, name).grad.numpy(),
-                                   getattr(bn_ref, name).grad.numpy(), rtol=1e-5, atol=1e-6)
+                                   getattr(bn_ref, name).grad.numpy(), **tol)
     for name in ("_mean", "_variance"):  # running stats updated the same way in train mode
-        np.testing.assert_allclose(getattr(bn_ours, name).numpy(),
-                                   getattr(bn_ref, name).numpy(), rtol=1e-6, atol=1e-7)
+        np.testing.assert_array_equal(getattr(bn_ours, name).numpy(), getattr(bn_ref, name).numpy())
 
 
 def test_formula_against_numpy_in_eval_mode():

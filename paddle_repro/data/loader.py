@@ -97,10 +97,12 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     Args:
         dataset_cfg: ``DataLoader.dataset`` section.
         split_cfg: ``DataLoader.Train`` or ``DataLoader.Eval`` section (batch_size, shuffle,
-            drop_last, num_workers, transforms, num_samples, pipeline).
+            drop_last, num_workers, transforms, num_samples, pipeline, sampler).
         mode: ``"train"`` or ``"test"``.
         seed: ``Global.seed``; seeds loader workers.
-        distributed: use ``paddle.io.DistributedBatchSampler`` (one shard per process).
+        distributed: use ``paddle.io.DistributedBatchSampler`` (one shard per process);
+            ``sampler: distributed`` uses it in one process too (epoch e's shuffle order is
+            ``np.random.RandomState(e)``, as in ``paddle.Model.fit``).
 
     Returns:
         A loader yielding ``[images [N,C,H,W] float32, labels [N] int64]``; its ``.dataset``
@@ -123,7 +125,8 @@ def build_loader(dataset_cfg, split_cfg, mode, seed, distributed=False):
     seeder = WorkerSeeder(seed)
     common = dict(num_workers=split_cfg.get("num_workers", 0), worker_init_fn=seeder,
                   return_list=True, seeder=seeder)
-    if distributed:
+    # paddle.Model.fit (notebook 003) used DistributedBatchSampler in one process too
+    if distributed or split_cfg.get("sampler", "random") == "distributed":
         sampler = paddle.io.DistributedBatchSampler(dataset, batch_size=batch_size,
                                                     shuffle=shuffle, drop_last=drop_last)
         return SeededDataLoader(dataset, batch_sampler=sampler, **common)

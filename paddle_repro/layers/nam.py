@@ -15,7 +15,9 @@ Relation to the notebook (seed 003, ``Att`` wrapping ``Channel_Att``):
   1.46 / 1.11 / 1.04 on 2.6.2 (the shared machine adds about ±5%). Same function, so outputs and
   gradients (γ still gets its gradient through both the affine and ``w``) match to float
   rounding; the BN running statistics are updated by the same op with the same momentum,
-  so they match exactly. ``impl="notebook"`` keeps the transpose form as the reference.
+  so they match exactly. ``impl="notebook"`` keeps the notebook's ops in its order as the
+  reference: same outputs and gradients to the last bit (tests/test_nam.py), so a run with it
+  is bit-identical to the notebook's (tests/test_loop_equivalence.py).
 * Parameter names: the notebook's ``nam.Channel_Att.bn2.*`` is our ``nam.bn_channel.*``
   (``NOTEBOOK_KEY_MAP`` below; ``paddle_repro.models.weights`` applies it).
 * Like the notebook (and unlike the official PyTorch code, Christian-lyc/NAM, which reads
@@ -107,9 +109,11 @@ class NAM(nn.Layer):
     def _channel_gate(self, x):
         if self.impl == "fast":
             y = _weighted_bn(self.bn_channel, x, self.training)
-        else:  # the notebook: NCHW -> NHWC so w broadcasts on the last axis, then back
-            w = _scale_weights(self.bn_channel)
+        else:  # the notebook's ops in its order, so its gradients to the last bit: BN, then
+            # |γ| taken twice (γ's gradient sums three terms, in the notebook's order), then
+            # NCHW -> NHWC so w broadcasts on the last axis, and back
             y = self.bn_channel(x)
+            w = self.bn_channel.weight.abs() / paddle.sum(self.bn_channel.weight.abs())
             y = paddle.multiply(w, y.transpose([0, 2, 3, 1])).transpose([0, 3, 1, 2])
         return F.sigmoid(y) * x
 
