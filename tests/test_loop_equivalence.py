@@ -54,8 +54,8 @@ from paddle_repro.config import load_config
 from paddle_repro.data.cifar_files import read_cifar
 from paddle_repro.data.subset import balanced_subset
 from paddle_repro.engine.records import read_jsonl
-from paddle_repro.engine.run import build_model_from_cfg
 from paddle_repro.engine.trainer import train
+from paddle_repro.models import build_model_from_config
 from paddle_repro.models.weights import convert_state_dict
 from tests.reference import (notebook_acmix_train, notebook_condconv_train, notebook_nam_train,
                              notebook_resnet_nam)
@@ -193,7 +193,7 @@ def _assert_hand_written_loop(nb, suite, work_path, build_notebook_model):
     assert nb["best_acc"] > 0, "the notebook kept no best model; enlarge the test's subset"
     assert suite["summary"]["best_value"] == nb["best_acc"]
     nb_names, _ = _param_names(build_notebook_model)
-    suite_names, _ = _param_names(lambda: build_model_from_cfg(suite["cfg"]))
+    suite_names, _ = _param_names(lambda: build_model_from_config(suite["cfg"]))
     for kept in ("best", "final"):
         _assert_same_checkpoint((os.path.join(work_path, f"{kept}_model.pdparams"),
                                  os.path.join(work_path, f"{kept}_optimizer.pdopt")),
@@ -374,7 +374,7 @@ def _assert_model_fit(capture, save_dir, suite):
     tops = [shown["top1"] for shown in capture.evals]
     assert suite["summary"]["best_epoch"] == tops.index(max(tops)) + 1
     nb_names, _ = _param_names(notebook_resnet_nam.resnet50)
-    suite_names, model = _param_names(lambda: build_model_from_cfg(suite["cfg"]))
+    suite_names, model = _param_names(lambda: build_model_from_config(suite["cfg"]))
     for nb_name, kept in ((str(tops.index(max(tops))), "best_model"), ("final", "final_model")):
         _assert_same_checkpoint((os.path.join(save_dir, nb_name + ".pdparams"),
                                  os.path.join(save_dir, nb_name + ".pdopt")),
