@@ -35,6 +35,7 @@ Two ways of running the notebook's ``train`` beside the suite:
   states how many steps still match and why (see its docstring).
 """
 import json
+import os
 
 import numpy as np
 import paddle
@@ -50,8 +51,9 @@ torch = pytest.importorskip("torch", reason="torch is not installed: the noteboo
                             "framework loop tests need `pip install -e .[crosscheck]`")
 from tests.reference import notebook_shufflenet_torch as nb  # noqa: E402  (needs torch)
 
-EXECUTED = "configs/shufflenetv2/x0_5.yaml"
-BLOG = "configs/shufflenetv2/x0_5_blog.yaml"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXECUTED = os.path.join(ROOT, "configs", "shufflenetv2", "x0_5.yaml")
+BLOG = os.path.join(ROOT, "configs", "shufflenetv2", "x0_5_blog.yaml")
 SEED = 0
 TRAIN_BATCH = 16
 EVAL_SAMPLES, EVAL_BATCH = 150, 32          # drop_last: 4 batches (128 images), 22 dropped
@@ -353,6 +355,9 @@ def run_both(tmp_path, monkeypatch, shared_data, config, overrides, epochs, step
     finally:
         paddle.set_default_dtype("float32")
 
+    order = {mode: [[i for _, i, _ in items] for items in recorder.epochs(mode, epochs, n, skip)]
+             for mode, n, skip in (("train", TRAIN_BATCH * steps_per_epoch, 0),
+                                   ("test", EVAL_SAMPLES // EVAL_BATCH * EVAL_BATCH, 1))}
     optimizer = torch_optimizer(net)
     sync = Lockstep(net, optimizer, probe.states, steps_per_epoch) if lockstep else None
     torch_dtype = getattr(torch, dtype)
@@ -371,7 +376,7 @@ def run_both(tmp_path, monkeypatch, shared_data, config, overrides, epochs, step
     return {
         "suite": {"steps": [json.loads(x) for x in open(out_dir / "train_steps.jsonl")],
                   "metrics": [json.loads(x) for x in open(out_dir / "metrics.jsonl")],
-                  "summary": summary, "states": probe.states,
+                  "summary": summary, "states": probe.states, "order": order,
                   "final": read_state_dict(str(out_dir / "final_model.pdparams")),
                   "best": read_state_dict(str(out_dir / "best_model.pdparams"))},
         "notebook": {"steps": criterion.steps, "acc": acc, "loss": loss, "lr": lr,
@@ -396,6 +401,11 @@ def notebook_plateau(patience=1, threshold=1e-4):
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, 'min', factor=0.94, patience=patience, threshold=threshold, min_lr=0.000001)
     return build
+
+
+# The main test runs the faithful config as it is, Global.to_static included; the others run
+# its dygraph twin (the same numbers, tests/test_shufflenet_fast.py) to skip a ~10 s compile.
+DYGRAPH = ["Global.to_static=false"]
 
 
 # ---- what is compared, at what tolerance -------------------------------------------------
@@ -427,8 +437,25 @@ def notebook_best_epoch(test_acc):
     return best
 
 
-def assert_loop_equivalent(res, epochs, steps_per_epoch):
+def assert_loaders_like_notebooks(order, test_shuffle):
+    """The suite's loaders draw as the notebook's do: DataLoader(shuffle=True, drop_last=True)
+    for training (a new order every epoch), and for testing shuffle=True (executed notebook:
+    a new random 9,984-of-10,000 each epoch, here 128 of 150) or shuffle=False (blog variant:
+    the first images in file order)."""
+    for mode, shuffled in (("train", True), ("test", test_shuffle)):
+        epochs = order[mode]
+        for indices in epochs:
+            assert len(set(indices)) == len(indices), mode
+            assert (indices != sorted(indices)) == shuffled, (mode, indices[:10])
+        if not shuffled:
+            assert all(indices == list(range(len(indices))) for indices in epochs), mode
+        elif len(epochs) > 1:
+            assert all(a != b for a, b in zip(epochs, epochs[1:])), mode
+
+
+def assert_loop_equivalent(res, epochs, steps_per_epoch, test_shuffle=True):
     suite, notebook = res["suite"], res["notebook"]
+    assert_loaders_like_notebooks(suite["order"], test_shuffle)
     steps = epochs * steps_per_epoch
     assert len(suite["steps"]) == len(notebook["steps"]) == steps
     for s, n in zip(suite["steps"], notebook["steps"]):
@@ -484,9 +511,9 @@ def test_shufflenet_blog_loop_equivalence(tmp_path, monkeypatch, shared_data):
     RandomCrop(32, 4) + flip (the suite's draws, read back and applied by PyTorch), unshuffled
     drop_last test loader."""
     epochs, steps = 2, 20
-    res = run_both(tmp_path, monkeypatch, shared_data, BLOG, [], epochs, steps,
+    res = run_both(tmp_path, monkeypatch, shared_data, BLOG, DYGRAPH, epochs, steps,
                    blog_sgd, notebook_plateau(), augmented=True)
-    assert_loop_equivalent(res, epochs, steps)
+    assert_loop_equivalent(res, epochs, steps, test_shuffle=False)
 
 
 def test_shufflenet_plateau_loop_equivalence(tmp_path, monkeypatch, shared_data):
@@ -495,7 +522,7 @@ def test_shufflenet_plateau_loop_equivalence(tmp_path, monkeypatch, shared_data)
     2 a plateau, so epoch 3 trains at 0.1 * 0.94, decided on each side by its own scheduler."""
     epochs, steps = 3, 6
     res = run_both(tmp_path, monkeypatch, shared_data, EXECUTED,
-                   ["Optimizer.lr.patience=0", "Optimizer.lr.threshold=0.99"], epochs, steps,
+                   DYGRAPH + ["Optimizer.lr.patience=0", "Optimizer.lr.threshold=0.99"], epochs, steps,
                    notebook_adam, notebook_plateau(patience=0, threshold=0.99))
     assert_loop_equivalent(res, epochs, steps)
     lrs = [s["lr"] for s in res["suite"]["steps"]]
@@ -520,7 +547,7 @@ def test_free_running_horizon_004(tmp_path, monkeypatch, shared_data, dtype, mat
     Hence the lockstep tests above.
     """
     steps = 6
-    res = run_both(tmp_path, monkeypatch, shared_data, EXECUTED, [], 1, steps, notebook_adam,
+    res = run_both(tmp_path, monkeypatch, shared_data, EXECUTED, DYGRAPH, 1, steps, notebook_adam,
                    notebook_plateau(), lockstep=False, dtype=dtype)
     rel = [abs(s["loss"] - n["loss"]) / abs(n["loss"])
            for s, n in zip(res["suite"]["steps"], res["notebook"]["steps"])]
