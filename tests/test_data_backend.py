@@ -77,5 +77,7 @@ def test_eval_split_is_backend_independent(cifar100_tarball):
 
 
 def test_pil_with_the_batched_pipeline_is_a_config_error():
+    # the Eval split: NAM's Train split samples as paddle.Model.fit did (sampler: distributed),
+    # which the batched pipeline refuses for its own reason
     with pytest.raises(ConfigError, match="image_backend"):
-        load_config(NAM, ["DataLoader.Train.pipeline=batched"])
+        load_config(NAM, ["DataLoader.Eval.pipeline=batched"])
