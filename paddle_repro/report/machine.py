@@ -3,8 +3,8 @@
 Everything in the "Measured on" line is read from the runs' own ``summary.json``: device and
 ``versions`` (Paddle, Python, MKL dispatch, malloc; ``runtime.versions()``) and ``machine``
 (CPU model, logical CPUs, ``OMP_NUM_THREADS``; ``host.host_facts()``), never from the process
-writing the table: ``tools/compare.py`` runs with stock MKL and malloc, while the runs it
-compares recorded e.g. ``MKL_DEBUG_CPU_TYPE=5``, and may run on another machine. When runs
+writing the table: the runs it reads may have trained with other settings or on another
+machine (``tools/compare.py`` compares any run folders). When runs
 recorded different values, the header says so and lists which run had which. Runs older
 than the ``machine`` record show this machine's CPU and threads, and the line says so.
 """
