@@ -191,7 +191,9 @@ def _assert_hand_written_loop(nb, suite, work_path, build_notebook_model):
     # `if val_acc > best_acc` from best_acc = 0.0; the suite starts from "no best yet", which
     # differs only when no epoch scores above 0 (the notebook then saves no best model)
     assert nb["best_acc"] > 0, "the notebook kept no best model; enlarge the test's subset"
-    assert suite["summary"]["best_value"] == nb["best_acc"]
+    assert suite["summary"]["best_value"] == nb["best_acc"], (
+        f"best: suite {suite['summary']['best_by']} {suite['summary']['best_value']} at epoch "
+        f"{suite['summary']['best_epoch']}, notebook val acc {nb['best_acc']}")
     nb_names, _ = _param_names(build_notebook_model)
     suite_names, _ = _param_names(lambda: build_model_from_config(suite["cfg"]))
     for kept in ("best", "final"):
@@ -366,9 +368,11 @@ def _assert_model_fit(capture, save_dir, suite):
             assert capture.steps[i][key] == hits / n, f"step {i + 1}: running {key}"
     assert len(suite["epochs"]) == len(capture.evals) == EPOCHS
     for e, (shown, ours) in enumerate(zip(capture.evals, suite["epochs"])):
-        # Model.evaluate: the LAST batch's mean loss; top-1/top-5 from counts
+        # Model.evaluate: top-1/top-5 from counts; the LAST batch's mean loss
+        assert (shown["top1"], shown["top5"]) == (ours.get("val_top1_nb"), ours.get("val_top5_nb")), (
+            f"epoch {e + 1}: eval top-1/top-5 {shown['top1']}/{shown['top5']}, suite {ours}")
+        assert "val_loss_nb" in ours, f"epoch {e + 1}"
         assert shown["loss"] == pytest.approx(ours["val_loss_nb"], rel=LOSS_REL), f"epoch {e + 1}"
-        assert (shown["top1"], shown["top5"]) == (ours["val_top1_nb"], ours["val_top5_nb"])
     # The notebook keeps every epoch (ModelCheckpoint, 0-based names) and `final`; the
     # suite's best_model (by val top-1, first maximum) is the file of that epoch.
     tops = [shown["top1"] for shown in capture.evals]
