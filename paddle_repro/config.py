@@ -21,11 +21,13 @@ YAML is read with PyYAML's safe loader plus YAML 1.2 floats, so ``1e-5`` is a fl
 import copy
 import hashlib
 import json
+import logging
 import os
 import re
 
 import yaml
 
+from .config_fields import Choice
 from .config_schema import OPEN_SECTIONS, REQUIRED, SCHEMA
 from .custom_imports import import_custom_modules
 from .data.errors import TransformConfigError
@@ -61,6 +63,7 @@ def _mapping_without_duplicates(loader, node, deep=False):
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_without_duplicates)
 
 CUSTOM_IMPORTS = "custom_imports"  # the one top-level key that is not a section
+log = logging.getLogger("paddle_repro")
 
 
 def _yaml_value(text):
@@ -100,8 +103,25 @@ def _deep_merge(base, top):
     return out
 
 
+class _Origins(dict):
+    """``{key path: file or override}`` plus ``layers``: every source in load order (a
+    ``_base_`` before the file that includes it, files before overrides)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = []
+
+
+def _layer(origins, source):
+    """Load-order rank of ``source`` (None when unknown: origins given as a plain dict)."""
+    layers = getattr(origins, "layers", None)
+    return layers.index(source) if layers is not None and source in layers else None
+
+
 def _record(origins, data, source, prefix=()):
     """Remember which file (or override) each key path came from, for error messages."""
+    if hasattr(origins, "layers") and source not in origins.layers:
+        origins.layers.append(source)
     for k, v in data.items():
         origins[prefix + (k,)] = source
         if isinstance(v, dict):
@@ -129,10 +149,12 @@ def _schema_at(parts):
     """The schema node (dict section, Field, or None if unknown/open) at a key path."""
     node = SCHEMA
     for p in parts:
+        if isinstance(node, Choice):
+            node = node.all_keys()  # before `name` is known, any entry's key may be named
         if not isinstance(node, dict) or p not in node:
             return None
         node = node[p]
-    return node
+    return node.all_keys() if isinstance(node, Choice) else node
 
 
 def _is_open(parts):
@@ -186,6 +208,8 @@ def apply_override(cfg, text, origins=None):
             node = node[p]
         done.append(p if isinstance(p, str) else str(p))
     if origins is not None:
+        if hasattr(origins, "layers") and where not in origins.layers:
+            origins.layers.append(where)
         origins[tuple(parts)] = where
         if isinstance(value, dict):
             _record(origins, value, where, tuple(parts))
@@ -210,11 +234,19 @@ def _type_names(types):
     return " or ".join("null" if t is type(None) else t.__name__ for t in types)
 
 
-def _validate(section, schema, path, origins, default_file):
+def _fail_at(origins, default_file):
     def fail(key_path, msg):
         src = _origin(origins, key_path, default_file)
         raise ConfigError("config error at `%s` (from %s): %s" % (".".join(key_path), src, msg))
+    return fail
 
+
+def _validate(section, schema, path, origins, default_file, dropped):
+    """``section`` checked against ``schema`` (a dict of Fields and sections, or a Choice),
+    defaults filled; keys of builders the config did not choose are appended to ``dropped``."""
+    fail = _fail_at(origins, default_file)
+    if isinstance(schema, Choice):
+        return _validate_choice(section, schema, path, origins, default_file, dropped)
     if section is None:
         section = {}
     if not isinstance(section, dict):
@@ -231,8 +263,8 @@ def _validate(section, schema, path, origins, default_file):
                     ", ".join(schema)))
     for key, spec in schema.items():
         kp = path + [key]
-        if isinstance(spec, dict):
-            out[key] = _validate(section.get(key), spec, kp, origins, default_file)
+        if isinstance(spec, (dict, Choice)):
+            out[key] = _validate(section.get(key), spec, kp, origins, default_file, dropped)
             continue
         if key not in section:
             if spec.default is REQUIRED:
@@ -248,6 +280,51 @@ def _validate(section, schema, path, origins, default_file):
         out[key] = copy.deepcopy(value)
     out.update(extras)  # schema keys first, then the open section's kwargs
     return out
+
+
+def _validate_choice(section, choice, path, origins, default_file, dropped):
+    """A section whose keys depend on its ``name``: ``name`` + common keys + the chosen
+    entry's keys. A key that only other entries read (a config written before sections were
+    per builder, which listed every schedule's keys) is dropped and reported in ``dropped``."""
+    fail = _fail_at(origins, default_file)
+    if section is None:
+        section = {}
+    if not isinstance(section, dict):
+        fail(path, "must be a mapping of keys, got %s %r." % (type(section).__name__, section))
+    name = section.get("name", choice.default)
+    if name is REQUIRED:
+        fail(path + ["name"], "required key `name` is missing (%s)." % choice.name_field().doc)
+    if not isinstance(name, str) or name not in choice.entries:
+        fail(path + ["name"], "`%s` is not one of %s%s." % (name, list(choice.entries),
+                                                          _did_you_mean(str(name), choice.entries)))
+    keys, every_key = choice.keys_of(name), choice.all_keys()
+    foreign = [k for k in section if k not in keys and k in every_key]
+    # A key set in an earlier layer than the one that chose `name` (a _base_ file's Adam
+    # betas under a child's `name: momentum`, -o Optimizer.lr.name=cosine on a plateau
+    # config) is a switch of builder: dropped without a word. One the same or a later layer
+    # set beside it is a setting that does nothing: reported.
+    name_layer = _layer(origins, origins.get(tuple(path + ["name"])))
+    for k in foreign:
+        src = _origin(origins, path + [k], default_file)
+        key_layer = _layer(origins, src)
+        if name_layer is None or key_layer is None or key_layer >= name_layer:
+            dropped.append((".".join(path + [k]), choice.owners(k), name, src))
+    kept = {k: v for k, v in section.items() if k not in foreign}
+    out = _validate(kept, keys, path, origins, default_file, dropped)
+    for key, msg in choice.check(out) + choice.entries[name].check(out):
+        fail(path + [key], msg)
+    return out
+
+
+def _warn_dropped(dropped):
+    """One line for a config that still names keys of builders it did not choose."""
+    if not dropped:
+        return
+    keys = "; ".join("%s (from %s) is read by %s=%s only, not by the chosen %s"
+                     % (key, src, key.rsplit(".", 1)[0] + ".name", "|".join(owners), chosen)
+                     for key, owners, chosen, src in dropped)
+    log.warning("config: ignored %s. A section holds `name` plus the keys of the builder it "
+                "names (docs/config.md); remove the key to silence this.", keys)
 
 
 def _validate_transforms(cfg, origins, default_file):
@@ -268,25 +345,10 @@ def _validate_transforms(cfg, origins, default_file):
 
 def _check_ranges(cfg, fail):
     """Values of the right type that still cannot work (each an error naming its key)."""
-    g, opt, lr = cfg["Global"], cfg["Optimizer"], cfg["Optimizer"]["lr"]
+    g = cfg["Global"]
     for key in ("epochs", "log_interval", "eval_interval", "save_interval"):
         if g[key] < 1:
             fail(["Global", key], f"must be >= 1, got {g[key]}.")
-    if lr["learning_rate"] <= 0:
-        fail(["Optimizer", "lr", "learning_rate"], f"must be > 0, got {lr['learning_rate']}.")
-    if opt["weight_decay"] < 0:
-        fail(["Optimizer", "weight_decay"], f"must be >= 0, got {opt['weight_decay']}.")
-    if not 0 <= opt["momentum"] < 1:
-        fail(["Optimizer", "momentum"], f"must be in [0, 1), got {opt['momentum']}.")
-    if lr["name"] == "multistep" and not 0 < lr["gamma"] < 1:
-        fail(["Optimizer", "lr", "gamma"], f"a decay factor must be in (0, 1), got {lr['gamma']}.")
-    if lr["name"] == "cosine" and lr["eta_min"] > lr["learning_rate"]:
-        fail(["Optimizer", "lr", "eta_min"], f"{lr['eta_min']} is above learning_rate "
-             f"{lr['learning_rate']}: the cosine schedule would raise the lr from "
-             f"{lr['learning_rate']} to {lr['eta_min']} instead of lowering it. Set eta_min below "
-             "learning_rate (0 by default).")
-    if lr["name"] == "plateau" and not 0 < lr["factor"] < 1:
-        fail(["Optimizer", "lr", "factor"], f"a decay factor must be in (0, 1), got {lr['factor']}.")
     topk = cfg["Metric"]["topk"]
     if topk not in ([1], [1, 5]):
         fail(["Metric", "topk"], f"supported: [1, 5] (reported as val_top1 / val_top5) or [1]; got "
@@ -322,10 +384,6 @@ def _validate_combinations(cfg, origins, default_file):
         fail(["Metric", "best_by"], "`val_top1_ema` needs EMA.decay (the EMA is off).")
     if g["update_freq"] < 1:
         fail(["Global", "update_freq"], f"must be >= 1 (1 = no accumulation), got {g['update_freq']}.")
-    lr = cfg["Optimizer"]["lr"]
-    if lr["warmup_epochs"] < 0 or (lr["warmup_epochs"] and lr["warmup_steps"]):
-        fail(["Optimizer", "lr", "warmup_epochs"], "must be >= 0 and cannot be combined with "
-             "warmup_steps; give one of them.")
     if metric["best_by"].endswith("_nb") and not metric["notebook_val"]:
         fail(["Metric", "best_by"], "`%s` needs Metric.notebook_val (the notebook's metric "
              "definition); set it or use best_by: val_top1." % metric["best_by"])
@@ -353,9 +411,10 @@ def _custom_imports(raw, origins, source):
     return [n.strip() for n in names] if names else None
 
 
-def validate_config(raw, source="<dict>", origins=None):
+def validate_config(raw, source="<dict>", origins=None, quiet=False):
     """Import the config's ``custom_imports``, validate the rest against the schema and fill
-    defaults (returns a copy)."""
+    defaults (returns a copy). Keys of builders the config does not choose are dropped, with
+    one warning line unless ``quiet`` (a saved config read back, ``with_defaults``)."""
     origins = origins if origins is not None else {}
     if not isinstance(raw, dict):
         raise ConfigError("%s: a config must be a mapping of sections, got %r." % (source, raw))
@@ -368,7 +427,10 @@ def validate_config(raw, source="<dict>", origins=None):
         raise ConfigError("config error at `%s` (from %s): unknown section `%s`%s. Valid "
                           "top-level keys: %s" % (k, _origin(origins, [k], source), k,
                                                   _did_you_mean(k, valid), ", ".join(valid)))
-    cfg = _validate(sections, SCHEMA, [], origins, source)
+    dropped = []
+    cfg = _validate(sections, SCHEMA, [], origins, source, dropped)
+    if not quiet:
+        _warn_dropped(dropped)
     _validate_transforms(cfg, origins, source)
     _validate_combinations(cfg, origins, source)
     # absent = none: a config without modules resolves exactly as before the key existed
@@ -391,7 +453,7 @@ def load_config(path, overrides=()):
             bad transform entry.
     """
     path = os.path.abspath(os.fspath(path))
-    origins = {}
+    origins = _Origins()
     raw = _load_tree(path, origins)
     if isinstance(overrides, str):
         overrides = [overrides]
@@ -429,11 +491,13 @@ def with_defaults(cfg, source="<saved config>"):
 
     So a key added to the schema after a run was written (``Global.update_freq``, the EMA
     keys, ...) compares equal to its default, not as a difference: upgrading the suite does
-    not make old runs refuse to resume or count as another recipe. A config today's schema
-    cannot read (a key since removed) is returned as written, so the difference still shows.
+    not make old runs refuse to resume or count as another recipe. The keys older versions
+    wrote for builders the run did not choose (every schedule's keys in ``Optimizer.lr``) are
+    dropped, as today's loader drops them. A config today's schema cannot read (a key since
+    removed) is returned as written, so the difference still shows.
     """
     try:
-        return validate_config(copy.deepcopy(cfg), source)
+        return validate_config(copy.deepcopy(cfg), source, quiet=True)
     except ConfigError:
         return cfg
 

@@ -1,31 +1,25 @@
 """The configuration schema: every section, key, type, default and meaning.
 
-This table is the single source of truth for what a YAML config may say. ``config.py``
-validates against it (unknown keys are errors with a "did you mean"), fills defaults,
-and ``docs/config.md`` is generated from / checked against it.
+This table is what a YAML config may say. ``config.py`` validates against it (unknown keys
+are errors with a "did you mean"), fills defaults, and ``docs/config.md`` is generated from /
+checked against it. Fields are ``config_fields.Field``s.
 
-A field is ``Field(types, default, doc, choices=None)``. ``types`` is a tuple of Python
-types a value may have (``type(None)`` means the key may be null; ``int`` is accepted
-where ``float`` is asked for). ``REQUIRED`` as a default means the key must be given.
+The sections whose keys depend on a ``name`` are assembled from the registries that own
+them (``config_fields.Choice``): ``Loss`` (``builders/losses.py``), ``Optimizer`` and its
+``lr`` (``builders/optimizers.py``, ``builders/lr_schedules.py``) and ``DataLoader.dataset``
+(``data/datasets.py``). Each entry declares its keys next to its builder, so a resolved
+config holds the chosen entry's keys and no other's.
 
 Two places are *open* and validated elsewhere, because their keys depend on a name:
 ``Arch`` (every key but ``name`` is a keyword argument of the model builder, checked
 against its signature by ``paddle_repro.models.build_model``) and each transform entry
 (checked by ``paddle_repro.data.transforms``).
 """
-from collections import namedtuple
-
-from .data.datasets import DATASETS
-from .engine.losses import LOSS_DEFAULTS, LOSSES
-from .engine.notebook_metrics import NOTEBOOK_VAL
-from .engine.optim import LR_DEFAULTS, OPTIMIZER_DEFAULTS, OPTIMIZERS, PLATEAU_METRICS, SCHEDULES
-
-Field = namedtuple("Field", ["types", "default", "doc", "choices"])
-Field.__new__.__defaults__ = (None,)
-
-REQUIRED = object()  # sentinel: the key has no default and must be given
-NONE = type(None)
-NUM = (int, float)
+from .builders.losses import LOSS
+from .builders.notebook_metrics import NOTEBOOK_VAL
+from .builders.optimizers import OPTIMIZER
+from .config_fields import NONE, NUM, REQUIRED, Choice, Field  # noqa: F401 - REQUIRED: config.py
+from .data.datasets import DATASET
 
 GLOBAL = {
     "output_dir": Field((str,), "output/run", "Folder for config.yaml, metrics, logs, checkpoints."),
@@ -62,70 +56,6 @@ GLOBAL = {
 ARCH = {
     "name": Field((str,), REQUIRED, "Model registry key, e.g. alexnet_condconv, resnet50_nam."),
     # every other key: keyword argument of the builder (open section)
-}
-
-# the registries' own defaults (engine/losses.py, engine/optim.py), shown here
-_LOSS, _LR, _OPT = LOSS_DEFAULTS, LR_DEFAULTS, OPTIMIZER_DEFAULTS
-
-LOSS = {
-    "name": Field((str,), _LOSS["name"], " | ".join(LOSSES) + ".", tuple(LOSSES)),
-    "smoothing": Field(NUM, _LOSS["smoothing"],
-                       "label_smoothing: (1-s)*NLL + s*mean(-log p) (notebooks' form)."),
-}
-
-LR = {
-    "name": Field((str,), _LR["name"], " | ".join(SCHEDULES) + ".", tuple(SCHEDULES)),
-    "learning_rate": Field(NUM, _LR["learning_rate"], "Base learning rate."),
-    "by": Field((str,), _LR["by"], "Step the schedule once per `step` (batch) or per `epoch`.",
-                ("step", "epoch")),
-    "milestones": Field((list,), _LR["milestones"], "multistep: epochs/steps where lr *= gamma."),
-    "gamma": Field(NUM, _LR["gamma"], "multistep: decay factor."),
-    "T_max": Field((int, str), _LR["T_max"], "cosine: period in schedule units; `auto` = whole run."),
-    "eta_min": Field(NUM, _LR["eta_min"], "cosine: minimum lr."),
-    "warmup_steps": Field((int,), _LR["warmup_steps"], "LinearWarmup over N batches (always stepped "
-                          "per batch), then the wrapped schedule continues with its own `by`."),
-    "warmup_start_lr": Field(NUM, _LR["warmup_start_lr"], "LinearWarmup start value."),
-    "warmup_epochs": Field((int,), _LR["warmup_epochs"], "LinearWarmup over N epochs (= N * batches "
-                           "per epoch steps); exclusive with warmup_steps."),
-    "metric": Field((str,), _LR["metric"], "plateau: metric fed to ReduceOnPlateau each epoch "
-                    f"({' | '.join(PLATEAU_METRICS)}).", PLATEAU_METRICS),
-    "mode": Field((str,), _LR["mode"], "plateau: min | max.", ("min", "max")),
-    "factor": Field(NUM, _LR["factor"], "plateau: lr *= factor on a plateau."),
-    "patience": Field((int,), _LR["patience"], "plateau: epochs without improvement before decaying."),
-    "threshold": Field(NUM, _LR["threshold"], "plateau: relative improvement that counts."),
-    "cooldown": Field((int,), _LR["cooldown"], "plateau: epochs to wait after a decay."),
-    "min_lr": Field(NUM, _LR["min_lr"], "plateau: lower bound of the lr."),
-}
-
-OPTIMIZER = {
-    "name": Field((str,), _OPT["name"], " | ".join(OPTIMIZERS) + ".", tuple(OPTIMIZERS)),
-    "momentum": Field(NUM, _OPT["momentum"], "momentum: momentum factor."),
-    "use_nesterov": Field((bool,), _OPT["use_nesterov"], "momentum: Nesterov update."),
-    "beta1": Field(NUM, _OPT["beta1"], "adam: beta1."),
-    "beta2": Field(NUM, _OPT["beta2"], "adam: beta2."),
-    "epsilon": Field(NUM, _OPT["epsilon"], "adam: epsilon."),
-    "weight_decay": Field(NUM, _OPT["weight_decay"], "L2 weight decay passed to the optimizer as the "
-                          "notebooks did."),
-    "grad_clip": Field(NUM + (NONE,), _OPT["grad_clip"], "Clip the global gradient norm (null: off)."),
-    "lr": LR,  # nested section
-}
-
-DATASET = {
-    "name": Field((str,), REQUIRED, " | ".join(DATASETS) + ".", tuple(DATASETS)),
-    "data_file": Field((str, NONE), None, "CIFAR python tarball; null = Paddle's cache "
-                       "(downloaded when online)."),
-    "allow_unofficial": Field((bool,), False, "Ignored; kept so older commands and configs "
-                              "still run. A CIFAR tarball whose md5 is not the official one is "
-                              "read with a one-line note (format checked); one named like the "
-                              "official archive must be it."),
-    "root": Field((str, NONE), None, "image_folder: folder with train/ and test/ class folders. "
-                  "synthetic: where to write the generated tarball."),
-    "num_classes": Field((int,), 10, "synthetic: number of classes."),
-    "train_size": Field((int,), 500, "synthetic: images in the train split."),
-    "test_size": Field((int,), 100, "synthetic: images in the test split."),
-    "image_backend": Field((str,), "cv2", "Image type the transforms see: cv2 (numpy arrays, as "
-                           "notebooks 000/002 set it) | pil (PIL images, Paddle's default, as "
-                           "notebook 003 ran). The batched pipeline needs cv2.", ("cv2", "pil")),
 }
 
 SPLIT = {
@@ -210,23 +140,45 @@ def _fmt_types(field):
     return text
 
 
+def _row(path, key, field, only=None):
+    doc = field.doc.replace("|", "\\|")
+    if only:
+        doc = "(`name`: %s) %s" % (", ".join(only), doc)
+    return "| `%s.%s` | %s | %s | %s |" % (path, key, _fmt_types(field), _fmt_default(field), doc)
+
+
 def markdown_tables():
     """The reference tables of docs/config.md, generated from SCHEMA (kept in sync by a test).
 
     Returns:
-        str: one Markdown table per section, each key written as its full dotted path.
+        str: one Markdown table per section, each key written as its full dotted path; in a
+        section chosen by ``name``, a key read by some entries only says which.
     """
     blocks = []
 
     def section(path, node):
         rows = ["### `%s`" % path, "", "| key | type | default | meaning |", "| --- | --- | --- | --- |"]
         nested = []
-        for key, field in node.items():
-            if isinstance(field, dict):
-                nested.append((key, field))
-                continue
-            rows.append("| `%s.%s` | %s | %s | %s |" % (path, key, _fmt_types(field),
-                                                       _fmt_default(field), field.doc.replace("|", "\\|")))
+        if isinstance(node, Choice):
+            owned = [(k, f) for e in node.entries.values() for k, f in e.fields.items()]
+            fields = list(node.keys_of(next(iter(node.entries))).items())[:1] + list(node.common.items())
+            seen = set()
+            for key, field in fields:
+                if isinstance(field, (dict, Choice)):
+                    nested.append((key, field))
+                else:
+                    rows.append(_row(path, key, field))
+            for key, field in owned:
+                if (key, id(field)) not in seen:
+                    seen.add((key, id(field)))
+                    rows.append(_row(path, key, field, [n for n, e in node.entries.items()
+                                                        if e.fields.get(key) is field]))
+        else:
+            for key, field in node.items():
+                if isinstance(field, (dict, Choice)):
+                    nested.append((key, field))
+                    continue
+                rows.append(_row(path, key, field))
         if len(rows) > 4:
             blocks.append("\n".join(rows))
         for key, sub in nested:

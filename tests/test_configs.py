@@ -139,8 +139,9 @@ def synthetic_root(tmp_path_factory):
 def test_config_trains_two_steps_at_toy_scale(path, synthetic_root):
     """The config's own transforms/model/loss/optimizer/schedule, on 4 synthetic images."""
     from paddle_repro.data import build_dataset, build_loader
-    from paddle_repro.engine.losses import build_loss
-    from paddle_repro.engine.optim import build_lr, build_optimizer
+    from paddle_repro.builders.losses import build_loss
+    from paddle_repro.builders.lr_schedules import build_lr
+    from paddle_repro.builders.optimizers import build_optimizer
     from paddle_repro.models import build_model_from_config
     classes = 100 if load_config(path)["DataLoader"]["dataset"]["name"] == "cifar100" else 10
     cfg = load_config(path, [

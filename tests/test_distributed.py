@@ -76,7 +76,7 @@ sys.path.insert(0, sys.argv[1])
 from paddle_repro import runtime
 from paddle_repro.data import build_loader
 from paddle_repro.engine.evaluate import evaluate
-from paddle_repro.engine.losses import build_loss
+from paddle_repro.builders.losses import build_loss
 assert runtime.init_distributed()
 ds, split, out = json.loads(sys.argv[2]), json.loads(sys.argv[3]), sys.argv[4]
 paddle.seed(0)
@@ -93,7 +93,7 @@ json.dump(dict(res, local=local), open(out + str(rank) + ".json", "w"))
 def test_two_process_batched_eval_counts_each_image_once(tmp_path):
     from paddle_repro.data import build_loader
     from paddle_repro.engine.evaluate import evaluate
-    from paddle_repro.engine.losses import build_loss
+    from paddle_repro.builders.losses import build_loss
 
     # 21 test images over 2 ranks in batches of 4 (11 + 10 images, a short last batch each).
     ds = {"name": "synthetic", "root": str(tmp_path / "data"), "train_size": 8, "test_size": 21}

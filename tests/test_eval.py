@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 from paddle_repro.engine.evaluate import evaluate, loader_throughput, model_throughput
-from paddle_repro.engine.losses import build_loss
+from paddle_repro.builders.losses import build_loss
 
 RNG = np.random.RandomState(0)
 K = 6

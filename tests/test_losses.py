@@ -3,7 +3,7 @@ import numpy as np
 import paddle
 import pytest
 
-from paddle_repro.engine.losses import build_loss, mixup_loss
+from paddle_repro.builders.losses import build_loss, mixup_loss
 
 
 def _log_softmax(x):

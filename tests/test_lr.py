@@ -4,7 +4,8 @@ import math
 import pytest
 from paddle.optimizer import lr as lr_sched
 
-from paddle_repro.engine.optim import build_lr, build_optimizer
+from paddle_repro.builders.lr_schedules import build_lr
+from paddle_repro.builders.optimizers import build_optimizer
 
 
 def _run(ctrl, epochs, steps_per_epoch, epoch_metrics=None):

@@ -9,8 +9,8 @@ import yaml
 
 from paddle_repro.config import ConfigError, load_config
 from paddle_repro.engine.evaluate import evaluate
-from paddle_repro.engine.losses import build_loss
-from paddle_repro.engine.notebook_metrics import NOTEBOOK_VAL, notebook_val_metrics
+from paddle_repro.builders.losses import build_loss
+from paddle_repro.builders.notebook_metrics import NOTEBOOK_VAL, notebook_val_metrics
 from paddle_repro.engine.trainer import train
 from paddle_repro.report.spec import SpecError, load_spec, validate_spec
 from paddle_repro.report.table import build_table, fmt_notebook, printed_decimals, render_markdown

@@ -3,7 +3,7 @@
 PyTorch's algorithms are written out below as its documentation states them (Adam: bias-
 corrected moments, eps added to sqrt(v_hat); SGD: coupled weight decay ``g + wd * p`` and a
 momentum buffer that starts at the first gradient; ReduceLROnPlateau: ``rel`` threshold in
-``min`` mode). The suite's own builders (``engine/optim.py``) with the 004 configs' settings
+``min`` mode). The suite's own builders (``builders/``) with the 004 configs' settings
 must reproduce them in float64, where rounding cannot hide a different formula. Where torch is
 installed, the written-out algorithms are checked against torch itself as well.
 
@@ -23,7 +23,8 @@ import paddle
 import pytest
 
 from paddle_repro.config import load_config
-from paddle_repro.engine.optim import build_lr, build_optimizer
+from paddle_repro.builders.lr_schedules import build_lr
+from paddle_repro.builders.optimizers import build_optimizer
 
 CONFIGS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 EXECUTED = load_config(os.path.join(CONFIGS, "shufflenetv2", "x0_5.yaml"))["Optimizer"]

@@ -8,7 +8,7 @@ import pytest
 from paddle_repro.config import ConfigError, load_config
 from paddle_repro.engine import checkpoint
 from paddle_repro.engine.ema import ModelEMA
-from paddle_repro.engine.optim import build_lr
+from paddle_repro.builders.lr_schedules import build_lr
 from paddle_repro.engine import run as run_module
 from paddle_repro.engine.trainer import train
 from tests.test_trainer import tiny_cfg

@@ -90,6 +90,6 @@ class CifarDataset(Dataset):
 
 def build_cifar(name, dataset_cfg, mode, transform, num_samples):
     """CIFAR-10/100 from ``data_file`` or Paddle's cache (download only when missing)."""
-    path = resolve_cifar_file(name, dataset_cfg.get("data_file"))
+    path = resolve_cifar_file(name, dataset_cfg["data_file"])
     return CifarDataset(name, path, mode, transform, num_samples,
-                        backend=dataset_cfg.get("image_backend", "cv2"))
+                        backend=dataset_cfg["image_backend"])

@@ -13,13 +13,13 @@ import os
 import paddle
 
 from .. import runtime
+from ..builders.losses import build_loss
+from ..builders.notebook_metrics import notebook_val_metrics
 from ..config import ConfigError
 from ..data import build_loader
 from ..models import build_model_from_config
 from .evaluate import evaluate, loader_throughput, model_throughput
 from .logger import setup_console
-from .losses import build_loss
-from .notebook_metrics import notebook_val_metrics
 from .run import metric_topk
 
 log = logging.getLogger("paddle_repro")

@@ -22,10 +22,10 @@ import paddle
 import paddle.distributed as dist
 from tqdm import tqdm
 
+from ..builders.losses import mixup_loss
+from ..builders.lr_schedules import schedule_values
 from ..data.errors import raise_if_bad
 from .interrupt import TrainingDiverged
-from .losses import mixup_loss
-from .optim import schedule_values
 from .rates import TrainRate
 
 log = logging.getLogger("paddle_repro")

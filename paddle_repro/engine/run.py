@@ -19,14 +19,15 @@ from typing import Any, Callable, Optional
 import paddle
 
 from .. import runtime
+from ..builders.losses import build_loss
+from ..builders.lr_schedules import build_lr
+from ..builders.optimizers import build_optimizer
 from ..config import ConfigError
 from ..data import build_loader
 from ..models import build_model_from_config
 from .amp import amp_context
 from .ema import ModelEMA
 from .logger import setup_console
-from .losses import build_loss
-from .optim import build_lr, build_optimizer
 
 log = logging.getLogger("paddle_repro")
 

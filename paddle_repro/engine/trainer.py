@@ -22,6 +22,7 @@ import time
 import paddle
 
 from .. import runtime
+from ..builders.notebook_metrics import notebook_val_metrics
 from ..config import dump_config
 from ..models import load_weights
 from . import checkpoint, run_folder
@@ -30,7 +31,6 @@ from .evaluate import evaluate, loader_throughput
 from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger
 from .loop import train_one_epoch
-from .notebook_metrics import notebook_val_metrics
 from .projection import Projection
 from .records import read_jsonl
 from .resume_check import check_resume_config

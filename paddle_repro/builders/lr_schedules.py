@@ -1,4 +1,5 @@
-"""Optimizers and learning-rate schedules, driven the way each notebook drove them.
+"""Learning-rate schedules, driven the way each notebook drove them, and the keys of
+``Optimizer.lr`` they own.
 
 Schedules are Paddle's own classes (``MultiStepDecay``, ``CosineAnnealingDecay``,
 ``ReduceOnPlateau``, ``LinearWarmup``); ``LRController`` only decides *when* to step them:
@@ -14,35 +15,22 @@ Schedules are Paddle's own classes (``MultiStepDecay``, ``CosineAnnealingDecay``
   never reaches eta_min. With ``by: epoch`` each later step advances ``LinearWarmup`` by one,
   which moves the wrapped cosine to ``last_epoch - warmup_steps`` (closed form).
 
-Weight decay: a float is passed to the Paddle optimizer as the notebooks did, which Paddle
-turns into ``L2Decay(coeff)``: ``coeff * param`` is added to the gradient before the update
-(coupled L2, also for Adam -- this is not AdamW's decoupled decay).
+``LR_SCHEDULE`` is the ``Optimizer.lr`` section: ``name`` picks an entry of ``SCHEDULES``,
+whose ``Entry`` declares the keys that schedule reads (``milestones``/``gamma`` for
+multistep, ...) with their defaults and range checks; ``learning_rate``, ``by`` and the
+warm-up keys are common to all.
 """
-import math
-
 import paddle
 from paddle.optimizer import lr as lr_sched
 
+from ..config_fields import NUM, Choice, Entry, Field
 from ..errors import ConfigError
 
 PLATEAU_METRICS = ("train_loss", "val_loss", "val_top1")
-# The defaults of Optimizer.lr and Optimizer (config_schema.py shows them in its fields).
-LR_DEFAULTS = {"name": "constant", "learning_rate": 0.1, "by": "epoch", "milestones": [30, 60, 90],
-               "gamma": 0.1, "T_max": "auto", "eta_min": 0.0, "warmup_steps": 0,
-               "warmup_start_lr": 0.0, "warmup_epochs": 0, "metric": "train_loss", "mode": "min",
-               "factor": 0.1, "patience": 10, "threshold": 1e-4, "cooldown": 0, "min_lr": 0.0}
-OPTIMIZER_DEFAULTS = {"name": "momentum", "momentum": 0.9, "use_nesterov": False, "beta1": 0.9,
-                      "beta2": 0.999, "epsilon": 1e-8, "weight_decay": 0.0, "grad_clip": None}
 
 
 def _cfg_error(msg):
     return ConfigError(msg)
-
-
-def _with_defaults(defaults, cfg):
-    """``cfg`` over ``defaults``, so builders called with a partial dict (tests, scripts)
-    use the documented defaults."""
-    return {**defaults, **cfg}
 
 
 def _units(cfg, epochs, steps_per_epoch):
@@ -82,8 +70,66 @@ def _plateau(cfg, epochs, steps_per_epoch):
         cooldown=int(cfg["cooldown"]), min_lr=float(cfg["min_lr"]))
 
 
-SCHEDULES = {"constant": _constant, "multistep": _multistep, "cosine": _cosine,
-             "plateau": _plateau}
+def _decay_factor(key):
+    def check(section):
+        if not 0 < section[key] < 1:
+            return [(key, f"a decay factor must be in (0, 1), got {section[key]}.")]
+        return []
+    return check
+
+
+def _cosine_check(section):
+    if section["eta_min"] > section["learning_rate"]:
+        return [("eta_min", f"{section['eta_min']} is above learning_rate "
+                 f"{section['learning_rate']}: the cosine schedule would raise the lr from "
+                 f"{section['learning_rate']} to {section['eta_min']} instead of lowering it. Set "
+                 "eta_min below learning_rate (0 by default).")]
+    return []
+
+
+SCHEDULES = {
+    "constant": Entry(_constant, doc="the learning rate, unchanged"),
+    "multistep": Entry(_multistep, {
+        "milestones": Field((list,), [30, 60, 90], "Epochs/steps where lr *= gamma."),
+        "gamma": Field(NUM, 0.1, "Decay factor."),
+    }, _decay_factor("gamma"), "MultiStepDecay"),
+    "cosine": Entry(_cosine, {
+        "T_max": Field((int, str), "auto", "Period in schedule units; `auto` = whole run."),
+        "eta_min": Field(NUM, 0.0, "Minimum lr."),
+    }, _cosine_check, "CosineAnnealingDecay"),
+    "plateau": Entry(_plateau, {
+        "metric": Field((str,), "train_loss", "Metric fed to ReduceOnPlateau each epoch "
+                        f"({' | '.join(PLATEAU_METRICS)}).", PLATEAU_METRICS),
+        "mode": Field((str,), "min", "min | max.", ("min", "max")),
+        "factor": Field(NUM, 0.1, "lr *= factor on a plateau."),
+        "patience": Field((int,), 10, "Epochs without improvement before decaying."),
+        "threshold": Field(NUM, 1e-4, "Relative improvement that counts."),
+        "cooldown": Field((int,), 0, "Epochs to wait after a decay."),
+        "min_lr": Field(NUM, 0.0, "Lower bound of the lr."),
+    }, _decay_factor("factor"), "ReduceOnPlateau fed one epoch metric"),
+}
+
+
+def _common_check(section):
+    problems = []
+    if section["learning_rate"] <= 0:
+        problems.append(("learning_rate", f"must be > 0, got {section['learning_rate']}."))
+    if section["warmup_epochs"] < 0 or (section["warmup_epochs"] and section["warmup_steps"]):
+        problems.append(("warmup_epochs", "must be >= 0 and cannot be combined with "
+                         "warmup_steps; give one of them."))
+    return problems
+
+
+LR_SCHEDULE = Choice("Optimizer.lr", SCHEDULES, "constant", {
+    "learning_rate": Field(NUM, 0.1, "Base learning rate."),
+    "by": Field((str,), "epoch", "Step the schedule once per `step` (batch) or per `epoch`.",
+                ("step", "epoch")),
+    "warmup_steps": Field((int,), 0, "LinearWarmup over N batches (always stepped per batch), "
+                          "then the wrapped schedule continues with its own `by`."),
+    "warmup_start_lr": Field(NUM, 0.0, "LinearWarmup start value."),
+    "warmup_epochs": Field((int,), 0, "LinearWarmup over N epochs (= N * batches per epoch "
+                           "steps); exclusive with warmup_steps."),
+}, _common_check)
 
 
 class LRController:
@@ -141,15 +187,11 @@ class LRController:
             self.scheduler.set_state_dict(state["scheduler"])
 
 
-# the keys each schedule reads (besides learning_rate and by), for messages about a run's lr
-SCHEDULE_KEYS = {"constant": (), "multistep": ("milestones", "gamma"),
-                 "cosine": ("eta_min", "T_max"), "plateau": ("factor", "patience", "min_lr")}
-
-
 def schedule_values(lr_cfg):
     """``Optimizer.lr`` as the values that shape this schedule, e.g. for the NaN message:
     ``name=cosine learning_rate=0.1 eta_min=0.0 T_max=auto by=epoch`` (+ warm-up keys)."""
-    keys = ["name", "learning_rate", *SCHEDULE_KEYS.get(lr_cfg["name"], ()), "by"]
+    entry = SCHEDULES.get(lr_cfg["name"])
+    keys = ["name", "learning_rate", *(entry.fields if entry else ()), "by"]
     for key in ("warmup_steps", "warmup_epochs"):
         if lr_cfg.get(key):
             keys += [key, "warmup_start_lr"]
@@ -164,11 +206,11 @@ def build_lr(lr_cfg, epochs, steps_per_epoch):
         epochs: number of training epochs.
         steps_per_epoch: optimizer steps (batches) per epoch.
     """
-    lr_cfg = _with_defaults(LR_DEFAULTS, lr_cfg)
+    lr_cfg = LR_SCHEDULE.fill(lr_cfg)  # a partial dict (tests, scripts) gets the defaults
     name = lr_cfg["name"]
     if name not in SCHEDULES:
         raise _cfg_error(f"Unknown Optimizer.lr.name {name!r}; valid: {', '.join(SCHEDULES)}.")
-    scheduler = SCHEDULES[name](lr_cfg, epochs, steps_per_epoch)
+    scheduler = SCHEDULES[name].build(lr_cfg, epochs, steps_per_epoch)
     warmup = int(lr_cfg["warmup_steps"]) or int(lr_cfg["warmup_epochs"]) * steps_per_epoch
     if warmup > 0:
         if name == "plateau":
@@ -180,42 +222,3 @@ def build_lr(lr_cfg, epochs, steps_per_epoch):
     return LRController(scheduler, lr_cfg["by"], warmup, metric)
 
 
-def _sgd(cfg, params, lr, wd, clip):
-    return paddle.optimizer.SGD(learning_rate=lr, parameters=params, weight_decay=wd, grad_clip=clip)
-
-
-def _momentum(cfg, params, lr, wd, clip):
-    return paddle.optimizer.Momentum(learning_rate=lr, momentum=float(cfg["momentum"]),
-                                     parameters=params, use_nesterov=bool(cfg["use_nesterov"]),
-                                     weight_decay=wd, grad_clip=clip)
-
-
-def _adam(cfg, params, lr, wd, clip):
-    return paddle.optimizer.Adam(learning_rate=lr, beta1=float(cfg["beta1"]),
-                                 beta2=float(cfg["beta2"]),
-                                 epsilon=float(cfg["epsilon"]),
-                                 parameters=params, weight_decay=wd, grad_clip=clip)
-
-
-OPTIMIZERS = {"sgd": _sgd, "momentum": _momentum, "adam": _adam}
-
-
-def build_optimizer(opt_cfg, params, scheduler):
-    """Builds the optimizer named by ``opt_cfg["name"]``.
-
-    Args:
-        opt_cfg: the ``Optimizer`` section.
-        params: the model's parameters.
-        scheduler: ``LRController.scheduler`` (an ``LRScheduler`` or a float).
-    """
-    opt_cfg = _with_defaults(OPTIMIZER_DEFAULTS, opt_cfg)
-    name = opt_cfg["name"]
-    if name not in OPTIMIZERS:
-        raise _cfg_error(f"Unknown Optimizer.name {name!r}; valid: {', '.join(OPTIMIZERS)}.")
-    wd = float(opt_cfg["weight_decay"]) or None  # 0 -> no regularizer op at all
-    clip_norm = opt_cfg.get("grad_clip")
-    if clip_norm is not None and not (isinstance(clip_norm, (int, float)) and math.isfinite(clip_norm)
-                                      and clip_norm > 0):
-        raise _cfg_error(f"Optimizer.grad_clip must be a positive number or null, got {clip_norm!r}.")
-    clip = paddle.nn.ClipGradByGlobalNorm(float(clip_norm)) if clip_norm else None
-    return OPTIMIZERS[name](opt_cfg, params, scheduler, wd, clip)

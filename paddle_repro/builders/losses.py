@@ -1,5 +1,6 @@
 """Loss functions: plain cross-entropy (Paddle's and PyTorch's) and the notebooks'
-label-smoothing cross-entropy.
+label-smoothing cross-entropy; ``LOSS`` is the ``Loss`` section (``name`` + the chosen
+entry's keys: ``smoothing`` belongs to ``label_smoothing`` alone).
 
 ``label_smoothing`` is the class the CondConv (000) and ACmix (002) notebooks wrote:
 ``(1 - s) * NLL(p, y) + s * mean_k(-log p_k)``, averaged over the batch. This equals the
@@ -20,6 +21,8 @@ tests/test_loop_equivalence_004.py).
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
+
+from ..config_fields import NUM, Choice, Entry, Field
 
 
 def _reduce(per_sample, reduction):
@@ -78,29 +81,38 @@ class LabelSmoothingCrossEntropy(nn.Layer):
         return _reduce(per_sample, reduction)
 
 
-LOSS_DEFAULTS = {"name": "cross_entropy", "smoothing": 0.1}  # shown by config_schema.LOSS
+def _smoothing_check(section):
+    if not 0.0 <= section["smoothing"] < 1.0:
+        return [("smoothing", f"must be in [0, 1), got {section['smoothing']}.")]
+    return []
+
+
 LOSSES = {
-    "cross_entropy": lambda cfg: CrossEntropy(),
-    "label_smoothing": lambda cfg: LabelSmoothingCrossEntropy(cfg["smoothing"]),
-    "torch_cross_entropy": lambda cfg: TorchCrossEntropy(),
+    "cross_entropy": Entry(lambda cfg: CrossEntropy(), doc="Paddle's cross_entropy (capped at 64)"),
+    "label_smoothing": Entry(lambda cfg: LabelSmoothingCrossEntropy(cfg["smoothing"]), {
+        "smoothing": Field(NUM, 0.1, "(1-s)*NLL + s*mean(-log p) (notebooks' form)."),
+    }, _smoothing_check, "the notebooks' LabelSmoothingCrossEntropy"),
+    "torch_cross_entropy": Entry(lambda cfg: TorchCrossEntropy(),
+                                 doc="PyTorch's nn.CrossEntropyLoss (uncapped)"),
 }
+LOSS = Choice("Loss", LOSSES, "cross_entropy")  # the Loss section: name + the entry's keys
 
 
 def build_loss(loss_cfg):
     """Builds the loss named by ``loss_cfg["name"]``.
 
     Args:
-        loss_cfg: the ``Loss`` config section, e.g. ``{"name": "label_smoothing",
+        loss_cfg: the ``Loss`` config section (a partial dict gets the defaults), e.g. ``{"name": "label_smoothing",
             "smoothing": 0.1}``.
 
     Returns:
         An ``nn.Layer`` called as ``loss(logits [N, K], labels [N]) -> scalar``.
     """
-    loss_cfg = {**LOSS_DEFAULTS, **loss_cfg}
+    loss_cfg = LOSS.fill(loss_cfg)
     name = loss_cfg["name"]
     if name not in LOSSES:
         raise ValueError(f"Unknown Loss.name {name!r}; valid names: {', '.join(LOSSES)}.")
-    return LOSSES[name](loss_cfg)
+    return LOSSES[name].build(loss_cfg)
 
 
 def mixup_loss(loss_fn, logits, labels_a, labels_b, lam):
