@@ -1,6 +1,13 @@
 """Install paddle_repro: ``pip install -e .[cpu,test]`` (or ``[gpu]`` with a CUDA build)."""
 from setuptools import find_packages, setup
 
+# One command per tool, named after tools/<tool>.py (``_`` -> ``-``) as a PaddleClas or
+# mmpretrain user knows them: ``paddle-repro-train -c cfg.yaml`` is ``python tools/train.py -c
+# cfg.yaml``. Each is the ``main`` of ``paddle_repro/cli/<tool>.py`` (tests/test_cli.py checks
+# the three agree). tools/benchmark.py has none: it runs benchmarks/, which is not installed.
+TOOLS = ("train", "eval", "predict", "export_model", "infer", "reproduce", "compare", "summary")
+CONSOLE_SCRIPTS = [f"paddle-repro-{t.replace('_', '-')} = paddle_repro.cli.{t}:main" for t in TOOLS]
+
 setup(
     name="paddle_repro",
     version="0.1.0",
@@ -9,6 +16,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.8",
     packages=find_packages(include=["paddle_repro", "paddle_repro.*"]),
+    entry_points={"console_scripts": CONSOLE_SCRIPTS},
     install_requires=[
         "numpy",
         "opencv-python-headless",

@@ -2,10 +2,9 @@
 
 Every such error type derives from ``UserError`` (besides the builtin it has always been, so
 callers catching ``ValueError`` / ``KeyError`` / ``RuntimeError`` keep working); the tools
-catch ``UserError``, so a new error type needs no table entry anywhere.
+catch ``UserError`` (in ``paddle_repro.cli.runner.run``, their one exit path), so a new error
+type needs no table entry anywhere.
 """
-import contextlib
-import sys
 
 
 class UserError(Exception):
@@ -21,12 +20,3 @@ def user_error_message(err):
     text = str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
     return f"{type(err).__name__}: {text}"
 
-
-@contextlib.contextmanager
-def user_errors():
-    """Turns a ``UserError`` into its paragraph on stderr and ``SystemExit(2)``, no traceback."""
-    try:
-        yield
-    except UserError as err:
-        print(user_error_message(err), file=sys.stderr)
-        raise SystemExit(2) from None

@@ -13,6 +13,7 @@ import numpy as np
 import paddle
 import pytest
 
+from paddle_repro.cli.infer import main as infer_main
 from paddle_repro.config import load_config
 from paddle_repro.data import build_dataset
 from paddle_repro.deploy import ExportError, InferenceModelError
@@ -94,7 +95,6 @@ def _demo_checkpoint(tmp_path, name="shufflenetv2_x0_5", seed=0):
 
 @pytest.mark.smoke
 def test_demo_export_then_infer_equals_eval(tmp_path):
-    from tools.infer import main as infer_main  # here: importing a tool runs its start-up lines
     cfg = _demo_cfg(tmp_path, **{"Global.checkpoint": _demo_checkpoint(tmp_path)})
     out = export_model(cfg)
     assert out["max_abs_diff"] < 1e-4

@@ -12,7 +12,7 @@ import paddle
 import pytest
 
 from paddle_repro.config import dump_config, load_config
-from paddle_repro.engine.cli import add_override_argument, take_overrides
+from paddle_repro.cli.args import add_override_argument, take_overrides
 from paddle_repro.launch import LaunchError, run_jobs
 from paddle_repro.reproduce import ReproduceError, run_state
 

@@ -226,7 +226,7 @@ def test_misleading_messages_now_say_what_is_wrong(tmp_path, capsys):
 
 def test_a_dead_peer_rank_gets_one_line_saying_who_and_how_to_resume(monkeypatch, capsys):
     """Issue 16 item 11: rank 0 used to end with gloo's stack when rank 1 was killed."""
-    from paddle_repro.engine import cli
+    from paddle_repro.cli import runner as cli
     gloo = RuntimeError("[/paddle/third_party/gloo/gloo/transport/tcp/pair.cc:576] Read error "
                         "[127.0.0.1]:21908: Connection reset by peer")  # seen with kill -9 of rank 1
 

@@ -1,62 +1,14 @@
-"""Compare existing runs: the with-vs-without table and one PNG of overlaid curves.
+"""Compare existing runs: the with-vs-without table and overlaid curves.
 
-    python tools/compare.py RUN_DIR [RUN_DIR ...] [--out DIR] [--labels "w/ X,w/o X"]
-                            [--group] [--title TEXT] [--no-figures] [--notebook-log CSV]
+    python tools/compare.py RUN_DIR [RUN_DIR ...]
 
-The first run (or group) is the `with` run; deltas are it minus each other run. --group treats
-the seed folders of tools/reproduce.py (<output>/<run>/seed<N>) as one row per <run>.
---notebook-log (e.g. configs/shufflenetv2/notebook_log.csv) draws a notebook's printed epochs
-beside the first run and lists them per epoch in table.md.
-Never trains. Unless --no-figures, also writes each run's gallery and confusion figures and
-measures every run's eval throughput again, one run at a time (the table's eval img/s).
+is the installed command ``paddle-repro-compare``: the arguments and the code are in
+``paddle_repro/cli/compare.py``. Kept for the ``python tools/<tool>.py`` habit; it needs the
+package installed (``pip install -e .`` in this checkout).
 """
-import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddle_repro.process import prepare_process  # noqa: E402
-
-prepare_process()  # the throughput pass runs with the MKL kernels and malloc the trainer used
-
-from paddle_repro.inference.run_outputs import write_run_outputs  # noqa: E402
-from paddle_repro.inference.throughput import measure_throughputs  # noqa: E402
-from paddle_repro.report.compare import check_request, compare_runs  # noqa: E402
-from paddle_repro.report.machine import measured_on  # noqa: E402
-from paddle_repro.report.runs import load_run  # noqa: E402
-from paddle_repro.errors import user_errors  # noqa: E402
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("runs", nargs="+", help="run folders (each with summary.json)")
-    parser.add_argument("--out", default="output/compare", help="output folder")
-    parser.add_argument("--labels", help="comma-separated labels, one per run (or group)")
-    parser.add_argument("--group", action="store_true", help="group seed folders by parent")
-    parser.add_argument("--title", default="Comparison of runs")
-    parser.add_argument("--no-figures", action="store_true",
-                        help="skip per-run gallery / confusion / FLOPs and the throughput pass")
-    parser.add_argument("--notebook-log", help="CSV of a notebook's printed epochs, drawn "
-                        "beside the first run (e.g. configs/shufflenetv2/notebook_log.csv)")
-    args = parser.parse_args(argv)
-    labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    with user_errors():
-        check_request(args.runs, args.out, labels, args.group)  # before any figure is written
-        throughputs = None
-        if not args.no_figures:
-            for run_dir in args.runs:
-                write_run_outputs(run_dir)
-            throughputs = measure_throughputs(args.runs)
-        summaries = [load_run(d)["summary"] for d in args.runs]
-        header = measured_on(summaries, args.runs, cpu_of_runs=False)
-        paths = compare_runs(args.runs, args.out, labels=labels, group=args.group,
-                             title=args.title, header_lines=header,
-                             notebook_log=args.notebook_log, throughputs=throughputs)
-    print(open(paths["md"], encoding="utf-8").read())
-    print("wrote", ", ".join(paths.values()))
-    return 0
-
+from paddle_repro.cli.compare import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,60 +1,14 @@
-"""Predict images with an exported model through Paddle Inference:
+"""Predict images with an exported model through Paddle Inference.
 
-    python tools/infer.py --model_dir run/inference --input cat.png [--topk 5] \
-        [--batch_size 16] [--output preds.json] [--threads 2] [--onednn] [--device gpu]
+    python tools/infer.py --model_dir run/inference --input cat.png
 
-``--input`` is an image file, a folder of images, or a text file with one image path per
-line. Images go through the inference.yml transforms (the config's Eval transforms, as in
-tools/eval.py); prints the top-k classes and writes them as JSON (default
-<model_dir>/infer_results.json). The model folder, the images and the output file are all
-checked before anything is predicted. Logic in ``paddle_repro.deploy``.
+is the installed command ``paddle-repro-infer``: the arguments and the code are in
+``paddle_repro/cli/infer.py``. Kept for the ``python tools/<tool>.py`` habit; it needs the
+package installed (``pip install -e .`` in this checkout).
 """
-import argparse
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # run from a checkout
-import cv2  # noqa: E402,F401  (before paddle: see paddle_repro/process.py)
-
-from paddle_repro.deploy.inputs import check_output, list_images, write_results  # noqa: E402
-from paddle_repro.deploy.predictor import InferenceModel  # noqa: E402
-from paddle_repro.engine.cli import run  # noqa: E402
-
-
-def parse(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model_dir", required=True, help="folder written by tools/export_model.py")
-    parser.add_argument("--input", required=True, help="image file, folder, or text list of paths")
-    parser.add_argument("--topk", type=int, default=5, help="classes per image")
-    parser.add_argument("--batch_size", type=int, default=16, help="images per predictor run")
-    parser.add_argument("--output", default=None, help="JSON file (default <model_dir>/infer_results.json)")
-    parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
-    parser.add_argument("--threads", type=int, default=1, help="CPU math threads")
-    parser.add_argument("--onednn", action="store_true", help="use oneDNN kernels on CPU")
-    args = parser.parse_args(argv)
-    if args.topk < 1 or args.batch_size < 1 or args.threads < 1:
-        parser.error("--topk, --batch_size and --threads must be >= 1")
-    return args
-
-
-def main(argv=None):
-    args = parse(argv)
-
-    def _main():
-        model = InferenceModel(args.model_dir, args.device, args.threads, args.onednn)
-        images = list_images(args.input)
-        path = args.output or os.path.join(args.model_dir, "infer_results.json")
-        check_output(path)
-        results = model.predict_files(images, args.topk, args.batch_size)
-        for res in results:
-            print(res["image"])
-            for rank, top in enumerate(res["topk"], 1):
-                print(f"  {rank}. {top['class_name']:<20s} {100 * top['prob']:6.2f}%")
-        write_results(path, results)
-        print(f"Wrote {path}")
-
-    run(_main)
-
+from paddle_repro.cli.infer import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,58 +1,14 @@
 """Print a model's layer table, parameter counts and FLOPs.
 
-Usage:
-    python tools/summary.py resnet50_nam --num-classes 100
-    python tools/summary.py configs/nam/resnet50_nam.yaml          # Arch + Global.image_shape
-    python tools/summary.py shufflenetv2_x0_5 --input-size 3 32 32 --json
-    python tools/summary.py my_net --custom-imports my_models    # my_net registered by my_models.py
+    python tools/summary.py resnet50_nam
+
+is the installed command ``paddle-repro-summary``: the arguments and the code are in
+``paddle_repro/cli/summary.py``. Kept for the ``python tools/<tool>.py`` habit; it needs the
+package installed (``pip install -e .`` in this checkout).
 """
-import argparse
-import json
-import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from paddle_repro.models import MODELS  # noqa: E402
-from paddle_repro.models.summary import build_for_summary, format_summary, summarize  # noqa: E402
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("target", help="registry name (" + ", ".join(sorted(MODELS))
-                        + ") or a config .yaml")
-    parser.add_argument("--input-size", type=int, nargs=3, metavar=("C", "H", "W"),
-                        help="one input's shape (default: the config's Global.image_shape, "
-                             "else 3 32 32)")
-    parser.add_argument("--num-classes", type=int, help="override the number of classes")
-    parser.add_argument("--custom-imports", nargs="+", metavar="MODULE",
-                        help="your modules that register the model named (a config lists "
-                             "them under custom_imports itself)")
-    parser.add_argument("--json", action="store_true",
-                        help="print counts as JSON instead of the table")
-    args = parser.parse_args(argv)
-    if args.input_size and min(args.input_size) < 1:
-        parser.error(f"--input-size wants three positive sizes C H W, got {args.input_size}")
-    if args.num_classes is not None and args.num_classes < 1:
-        parser.error(f"--num-classes must be >= 1, got {args.num_classes}")
-    try:
-        name, model, size = build_for_summary(args.target, args.num_classes, args.input_size,
-                                              args.custom_imports)
-    except (KeyError, TypeError, ValueError, OSError) as exc:
-        # user errors only (unknown model, bad Arch kwarg, bad/missing config): no traceback
-        parser.exit(2, f"error: {exc}\n")
-    try:
-        info = summarize(model, size)
-    except (ValueError, RuntimeError) as exc:  # the model cannot run on inputs of that size
-        first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-        parser.exit(2, f"error: {name} cannot take inputs of shape {list(size)} ({first[:200]}); "
-                       "pass its size with --input-size C H W (AlexNet's classifier needs 128x128).\n")
-    if args.json:
-        info.pop("table")
-        print(json.dumps({"model": name, "input_size": size, **info}, indent=2))
-    else:
-        print(format_summary(name, info, size))
-
+from paddle_repro.cli.summary import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -12,16 +12,15 @@ import paddle.vision.transforms as T
 from .errors import TransformConfigError
 from .standard_ops import MixupImage, RandomApply, ToArray, ToTensor
 from .transform_entries import build_entry, check_list
-from .transform_table import TABLE, TO_CHW as _TO_CHW_KIND
+from .transform_table import TABLE
 
 # name -> standard builder, the view of the table the standard path uses (kept for callers)
 TRANSFORMS = {name: row.standard for name, row in TABLE.items()}
 
-# Transforms after which the image is a CHW float32 array (the dataset contract).
-TO_CHW = tuple(name for name, row in TABLE.items() if row.kind == _TO_CHW_KIND)
-
-__all__ = ["MixupImage", "RandomApply", "TO_CHW", "TRANSFORMS", "ToArray", "ToTensor",
-           "TransformConfigError", "build_transform", "build_transforms", "validate_transforms"]
+# Which transforms leave a CHW float32 array is the table's ``kind`` (transform_table.TO_CHW);
+# checking a list for a pipeline is data/loader.validate_transforms, which the config calls.
+__all__ = ["MixupImage", "RandomApply", "TRANSFORMS", "ToArray", "ToTensor",
+           "TransformConfigError", "build_transform", "build_transforms"]
 
 
 def build_transform(entry, where="transform"):
@@ -56,7 +55,3 @@ def build_transforms(entries, where="transforms"):
     check_list(entries, "paddle", where)  # after building: a bad entry is named first
     return T.Compose(built)
 
-
-def validate_transforms(entries, where="transforms"):
-    """Check a list of entries for ``pipeline: paddle`` without keeping the result."""
-    build_transforms(entries, where)

@@ -4,10 +4,9 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 
+from ..cli.runner import USER_ERROR_CODE as USER_ERROR  # config/data/weights: retrying cannot help
 from ..config import dump_config
 from ..errors import UserError
-
-USER_ERROR = 2  # engine.cli exits 2 for config/data/weights errors: retrying cannot help
 
 
 class LaunchError(UserError, RuntimeError):
