@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from ..config import dump_config
 from ..errors import UserError
+from ..run_layout import METRICS_FILE
 
 USER_ERROR = 2  # engine.cli exits 2 for config/data/weights errors: retrying cannot help
 
@@ -54,7 +55,7 @@ class Job:
 
     def epochs_done(self):
         """Epoch records written so far (for the status line)."""
-        path = os.path.join(self.run_dir, "metrics.jsonl")
+        path = os.path.join(self.run_dir, METRICS_FILE)
         try:
             with open(path, encoding="utf-8") as f:
                 return sum(1 for line in f if line.strip())
