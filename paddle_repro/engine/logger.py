@@ -24,10 +24,10 @@ import sys
 
 from visualdl import LogWriter
 
+from ..records import read_jsonl
 from ..run_layout import (EMA_SUFFIX, EPOCH, LOSS, LR, METRICS_FILE, NB_SUFFIX, STEP, TOP1, TOP5,
                           TRAIN_LOG_FILE, TRAIN_LOSS, TRAIN_STEPS_FILE, TRAIN_TOP1, VAL_KEYS,
                           VAL_PREFIX, VDL_DIR, VDL_FILE)
-from .records import read_jsonl
 
 
 log = logging.getLogger("paddle_repro")

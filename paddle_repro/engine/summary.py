@@ -21,12 +21,12 @@ from .. import runtime
 from ..config import config_hash
 from ..host import host_facts
 from ..models import count_params
+from ..records import read_jsonl
 from ..run_layout import (BEST_BY, BEST_EPOCH, BEST_PREFIX, BEST_VAL_TOP1, BEST_VALUE, DEVICE, EPOCH,
                           FINAL, FINISHED, MACHINE, METRICS_FILE, PARAMS, SEED, SUMMARY_FILE,
                           THROUGHPUT_IMG_S, TRAIN_LOSS, TRAIN_TOP1, TRAINABLE_PARAMS, VAL_LOSS,
                           VAL_LOSS_EMA, VAL_LOSS_NB, VAL_TOP1, VAL_TOP1_EMA, VAL_TOP1_NB, VAL_TOP5,
                           VAL_TOP5_EMA, VAL_TOP5_NB, VERSIONS, WALL_TIME_S)
-from .records import read_jsonl
 
 # The val numbers of ``final``, in the order summary.json lists them.
 _VAL_KEYS = (VAL_LOSS, VAL_TOP1, VAL_TOP5, VAL_TOP1_NB, VAL_TOP5_NB, VAL_LOSS_NB,

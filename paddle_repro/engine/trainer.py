@@ -24,19 +24,19 @@ import paddle
 from .. import runtime
 from ..config import dump_config
 from ..models import load_weights
+from ..records import read_jsonl
+from ..report.curves import plot_curves
 from ..run_layout import (BEST_MODEL, CONFIG_FILE, EMA_SUFFIX, EPOCH, EPOCH_TIME_S, FINAL_MODEL,
                           FINISHED, GRAD_CLIPPED_STEPS, LATEST, LR, METRICS_FILE, STEP, SUMMARY_FILE,
                           TRAIN_LOSS, TRAIN_STEPS_FILE, TRAIN_TOP1, VAL_LOSS, VAL_LOSS_EMA, VAL_TOP1,
                           VAL_TOP1_EMA, VAL_TOP5, VAL_TOP5_EMA, epoch_checkpoint)
 from . import checkpoint, run_folder
-from .curves import plot_curves
 from .evaluate import evaluate, loader_throughput
 from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger
 from .loop import train_one_epoch
 from .notebook_metrics import notebook_val_metrics
 from .projection import Projection
-from .records import read_jsonl
 from .resume_check import check_resume_config
 from .run import build_run
 from .run_files import clear_run_derived_files

@@ -10,7 +10,7 @@ import os
 import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
 from paddle_repro.run_layout import (CHECKPOINT, CLASS_NAMES, CONFUSION_FILE,  # noqa: E402

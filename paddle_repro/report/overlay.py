@@ -6,10 +6,10 @@ notebook's printed curve, in black with ``x`` markers, labelled "notebook".
 """
 import matplotlib
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
-from paddle_repro.engine.curves import loss_needs_log_axis, style_epoch_axis  # noqa: E402
+from paddle_repro.report.curves import loss_needs_log_axis, style_epoch_axis  # noqa: E402
 from paddle_repro.report.notebook_log import epoch_series  # noqa: E402
 from paddle_repro.run_layout import EPOCH, TRAIN_LOSS, TRAIN_TOP1, VAL_LOSS, VAL_TOP1  # noqa: E402
 

@@ -9,8 +9,8 @@ import os
 
 import yaml
 
-from ..engine.records import read_jsonl
 from ..errors import UserError
+from ..records import read_jsonl
 from ..run_layout import (BEST_VAL_TOP1, BEST_VAL_TOP1_NB, CONFIG_FILE, EVAL_FILE, FINAL, FLOPS,
                           METRICS_FILE, PARAMS, REPORT_EXTRA_FILE, SUMMARY_FILE, THROUGHPUT_IMG_S,
                           TRAIN_TOP1, TRAINABLE_PARAMS, VAL_TOP1, VAL_TOP1_NB, VAL_TOP5, WALL_TIME_S)
