@@ -16,7 +16,7 @@ from paddle_repro.report.throughput import method_line
 from paddle_repro.run_layout import CONFIG_FILE, SUMMARY_FILE
 from paddle_repro.writable import cannot_write_reason, probe_folder
 
-# A folder holding either is a run folder (a run refused at its start may lack the summary).
+# A folder holding either is a run folder (a run still training has no summary.json yet).
 _RUN_MARKERS = (CONFIG_FILE, SUMMARY_FILE)
 
 
