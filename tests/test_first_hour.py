@@ -8,8 +8,8 @@ from visualdl import LogReader
 from visualdl.server import lib as vdl_lib
 
 from paddle_repro.config import load_config
-from paddle_repro.engine import curves
 from paddle_repro.engine.logger import VDL_FILE, RunLogger, run_display_name
+from paddle_repro.report import curves
 from paddle_repro.report.machine import machine_lines
 from paddle_repro.report.spec import load_spec
 from paddle_repro.reproduce.plan import plan_runs

@@ -53,10 +53,10 @@ from paddle_repro import runtime
 from paddle_repro.config import load_config
 from paddle_repro.data.cifar_files import read_cifar
 from paddle_repro.data.subset import balanced_subset
-from paddle_repro.engine.records import read_jsonl
 from paddle_repro.engine.trainer import train
 from paddle_repro.models import build_model_from_config
 from paddle_repro.models.weights import convert_state_dict
+from paddle_repro.records import read_jsonl
 from tests.reference import (notebook_acmix_train, notebook_condconv_train, notebook_nam_train,
                              notebook_resnet_nam)
 

@@ -1,9 +1,12 @@
 """paddle_repro.report turns run folders into tables and figures: it never trains or predicts.
 
-Every module of the package is parsed with ``ast`` and may not import the trainer, the
-models, the data loaders, the launchers, the process settings, or the packages that do
-(``paddle_repro.reproduce``, ``paddle_repro.inference``); a fresh interpreter importing all
-of report must not load them either (an import through another module would).
+Every module of the package is parsed with ``ast`` and may not import the training package
+(``paddle_repro.engine``, any module of it), the models, the data loaders, the launchers,
+the process settings, or the packages that do (``paddle_repro.reproduce``,
+``paddle_repro.inference``); a fresh interpreter importing all of report must not load them
+either (an import through another module would). The import graph runs one way,
+config -> builders -> loop (engine) -> files -> report: report reads files through
+``paddle_repro.run_layout`` and ``paddle_repro.records``.
 """
 import ast
 import glob
@@ -15,7 +18,8 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REPORT = os.path.join(ROOT, "paddle_repro", "report")
-FORBIDDEN = ("paddle_repro.engine.trainer", "paddle_repro.models", "paddle_repro.data",
+ENGINE = "paddle_repro.engine"
+FORBIDDEN = (ENGINE, "paddle_repro.models", "paddle_repro.data",
              "paddle_repro.launch", "paddle_repro.process", "paddle_repro.runtime",
              "paddle_repro.reproduce", "paddle_repro.inference", "paddle_repro.deploy")
 MODULES = sorted(glob.glob(os.path.join(REPORT, "*.py")))
@@ -51,8 +55,37 @@ def test_the_check_sees_every_form_of_import(tmp_path):
                     "def f():\n    from paddle_repro.engine import trainer\n"
                     "    __import__('paddle_repro.launch')\nfrom paddle_repro.engine import curves\n")
     assert forbidden_in(imported_names(str(path))) == [
-        "paddle_repro.data", "paddle_repro.data.build_loader", "paddle_repro.engine.trainer",
-        "paddle_repro.launch", "paddle_repro.models"]
+        "paddle_repro.data", "paddle_repro.data.build_loader", "paddle_repro.engine",
+        "paddle_repro.engine.curves", "paddle_repro.engine.trainer", "paddle_repro.launch",
+        "paddle_repro.models"]
+
+
+def engine_imports(path):
+    """The modules of ``paddle_repro.engine`` that ``path`` imports, sorted."""
+    return sorted({n for n in imported_names(path) if n == ENGINE or n.startswith(ENGINE + ".")})
+
+
+def test_the_engine_check_sees_each_way_report_code_could_reach_engine(tmp_path):
+    """What report/runs.py and report/overlay.py did before: each form must be caught."""
+    cases = {"from ..engine.records import read_jsonl\n": "paddle_repro.engine.records",
+             "from paddle_repro.engine.curves import style_epoch_axis\n": "paddle_repro.engine.curves",
+             "import paddle_repro.engine.summary\n": "paddle_repro.engine.summary",
+             "from .. import engine\n": "paddle_repro.engine",
+             "def f():\n    from ..engine import logger\n": "paddle_repro.engine.logger"}
+    for i, (source, caught) in enumerate(cases.items()):
+        path = tmp_path / f"m{i}.py"
+        path.write_text(source)
+        assert caught in engine_imports(str(path)), source
+    clean = tmp_path / "clean.py"
+    clean.write_text("from ..records import read_jsonl\nfrom ..run_layout import METRICS_FILE\n"
+                     "from .curves import plot_curves\n")
+    assert engine_imports(str(clean)) == []
+
+
+def test_no_report_module_imports_engine():
+    found = {os.path.basename(p): engine_imports(p) for p in MODULES if engine_imports(p)}
+    assert found == {}, ("report must not import the training package; read run files through "
+                         "paddle_repro.run_layout and paddle_repro.records instead")
 
 
 @pytest.mark.parametrize("path", MODULES, ids=os.path.basename)

@@ -26,6 +26,7 @@ from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.images import class_names_for
 from paddle_repro.models import build_model_from_config
 from paddle_repro.models.weights import resolve_weights_file
+from paddle_repro.run_layout import INFERENCE_DIR
 from paddle_repro.writable import cannot_write_reason
 
 from .errors import ExportError, InferenceModelError
@@ -150,7 +151,7 @@ def export_model(cfg, verify=True):
         raise ConfigError("tools/export_model.py needs weights: add "
                           "-o Global.checkpoint=<run>/best_model.pdparams.")
     image_shape = image_shape_of(cfg)
-    folder = g.get("save_inference_dir") or os.path.join(g["output_dir"], "inference")
+    folder = g.get("save_inference_dir") or os.path.join(g["output_dir"], INFERENCE_DIR)
     name = cfg["Arch"]["name"]
     checkpoint = resolve_weights_file(g["checkpoint"])
     digest = sha256_of(checkpoint)

@@ -29,11 +29,11 @@ import shutil
 import paddle
 
 from ..errors import UserError
+from ..run_layout import (CHECKPOINT_SUFFIXES, LATEST, OPTIMIZER_SUFFIX, PREV, STATE_SUFFIX,
+                          WEIGHTS_SUFFIX)
 from ..safe_load import UnsafePickleError, load_paddle
 from . import state_file
 
-SUFFIXES = (".pdparams", ".pdopt", ".pdstates")
-PREV = ".prev"  # the previous checkpoint's files while a save switches: <prefix>.prev.pdparams
 log = logging.getLogger("paddle_repro")
 
 
@@ -59,25 +59,25 @@ def save(prefix, model, optimizer, state):
         state: dict of training state (see the module docstring and ``state_file.py``).
     """
     os.makedirs(os.path.dirname(os.path.abspath(prefix)), exist_ok=True)
-    tmp = {s: f"{prefix}{s}.tmp{os.getpid()}" for s in SUFFIXES}
-    writing = tmp[".pdparams"]  # named in an OSError that has no file name (pickle's writes)
+    tmp = {s: f"{prefix}{s}.tmp{os.getpid()}" for s in CHECKPOINT_SUFFIXES}
+    writing = tmp[WEIGHTS_SUFFIX]  # named in an OSError that has no file name (pickle's writes)
     try:
         paddle.save(model.state_dict(), writing)
-        hashes = {".pdparams": _sha256(writing)}
+        hashes = {WEIGHTS_SUFFIX: _sha256(writing)}
         if optimizer is not None:
-            writing = tmp[".pdopt"]
+            writing = tmp[OPTIMIZER_SUFFIX]
             paddle.save(optimizer.state_dict(), writing)
-            hashes[".pdopt"] = _sha256(writing)
-        writing = tmp[".pdstates"]
+            hashes[OPTIMIZER_SUFFIX] = _sha256(writing)
+        writing = tmp[STATE_SUFFIX]
         state_file.write(dict(state, _sha256=hashes), writing)
         writing = prefix
         _keep_previous(prefix)
-        for suffix in (".pdparams", ".pdopt"):
+        for suffix in (WEIGHTS_SUFFIX, OPTIMIZER_SUFFIX):
             if os.path.exists(tmp[suffix]):
                 os.replace(tmp[suffix], prefix + suffix)
             elif os.path.exists(prefix + suffix):
                 os.remove(prefix + suffix)  # a stale optimizer file must not pair with new weights
-        os.replace(tmp[".pdstates"], prefix + ".pdstates")  # the commit point
+        os.replace(tmp[STATE_SUFFIX], prefix + STATE_SUFFIX)  # the commit point
         _drop(prefix + PREV)
     except OSError as err:
         if err.filename is None:
@@ -93,7 +93,7 @@ def save(prefix, model, optimizer, state):
 
 
 def _drop(prefix):
-    for suffix in SUFFIXES:
+    for suffix in CHECKPOINT_SUFFIXES:
         if os.path.lexists(prefix + suffix):
             os.remove(prefix + suffix)
 
@@ -107,7 +107,7 @@ def _keep_previous(prefix):
     if not _consistent(prefix):
         return
     _drop(prefix + PREV)
-    for suffix in SUFFIXES:
+    for suffix in CHECKPOINT_SUFFIXES:
         if os.path.exists(prefix + suffix):
             try:
                 os.link(prefix + suffix, prefix + PREV + suffix)
@@ -118,7 +118,7 @@ def _keep_previous(prefix):
 def _consistent(prefix):
     """True when ``prefix``'s state file exists and its files match the recorded hashes."""
     try:
-        hashes = state_file.read(prefix + ".pdstates").get("_sha256", {})
+        hashes = state_file.read(prefix + STATE_SUFFIX).get("_sha256", {})
         return all(os.path.isfile(prefix + s) and _sha256(prefix + s) == h for s, h in hashes.items())
     except Exception:  # noqa: BLE001 - missing or unreadable: not a complete checkpoint
         return False
@@ -147,10 +147,10 @@ def clean_stale(folder):
         if match and not pid_alive(int(match.group(1))):
             os.remove(path)
             removed.append(path)
-    for state in glob.glob(os.path.join(glob.escape(folder), "*" + PREV + ".pdstates")):
-        prefix = state[: -len(PREV + ".pdstates")]
+    for state in glob.glob(os.path.join(glob.escape(folder), "*" + PREV + STATE_SUFFIX)):
+        prefix = state[: -len(PREV + STATE_SUFFIX)]
         if _consistent(prefix):
-            for suffix in SUFFIXES:
+            for suffix in CHECKPOINT_SUFFIXES:
                 if os.path.exists(prefix + PREV + suffix):
                     removed.append(prefix + PREV + suffix)
             _drop(prefix + PREV)
@@ -159,12 +159,12 @@ def clean_stale(folder):
 
 def exists(prefix):
     """True when a checkpoint (its state file, or an interrupted switch's previous one) exists."""
-    return os.path.isfile(prefix + ".pdstates") or os.path.isfile(prefix + PREV + ".pdstates")
+    return os.path.isfile(prefix + STATE_SUFFIX) or os.path.isfile(prefix + PREV + STATE_SUFFIX)
 
 
 def strip_suffix(path):
     """``run/latest.pdparams`` -> ``run/latest`` (a bare prefix is returned unchanged)."""
-    for suffix in SUFFIXES:
+    for suffix in CHECKPOINT_SUFFIXES:
         if path.endswith(suffix):
             return path[: -len(suffix)]
     return path
@@ -193,11 +193,12 @@ def load(prefix):
 def _load_exact(prefix):
     fix = ("Resume from another checkpoint (e.g. -o Global.resume=<run>/best_model) or start "
            "afresh without Global.resume.")
-    if not os.path.isfile(prefix + ".pdstates"):
+    if not os.path.isfile(prefix + STATE_SUFFIX):
+        files = ", ".join(prefix + s for s in CHECKPOINT_SUFFIXES)
         raise CheckpointError(f"No checkpoint at {prefix!r}: {prefix}.pdstates does not exist "
-                              f"(a checkpoint is {', '.join(prefix + s for s in SUFFIXES)}). {fix}")
+                              f"(a checkpoint is {files}). {fix}")
     try:
-        state = state_file.read(prefix + ".pdstates")
+        state = state_file.read(prefix + STATE_SUFFIX)
     except UnsafePickleError:
         raise
     except Exception as e:  # noqa: BLE001 - any unpickling failure means a damaged file
@@ -205,7 +206,7 @@ def _load_exact(prefix):
                               f"({type(e).__name__}: {e}); it is truncated or not ours. {fix}") from None
     hashes = state.pop("_sha256", {})
     loaded = {"state": state, "optimizer": None}
-    for suffix, key in ((".pdparams", "model"), (".pdopt", "optimizer")):
+    for suffix, key in ((WEIGHTS_SUFFIX, "model"), (OPTIMIZER_SUFFIX, "optimizer")):
         path = prefix + suffix
         if suffix not in hashes:
             continue
@@ -231,7 +232,7 @@ def resolve_resume(resume, output_dir):
     if not resume:
         return None
     if resume == "auto":
-        prefix = os.path.join(output_dir, "latest")
+        prefix = os.path.join(output_dir, LATEST)
         return prefix if exists(prefix) else None
     prefix = strip_suffix(resume)
     if not exists(prefix):

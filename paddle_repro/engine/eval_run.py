@@ -18,6 +18,7 @@ from ..builders.notebook_metrics import notebook_val_metrics
 from ..config import ConfigError
 from ..data import build_loader
 from ..models import build_model_from_config
+from ..run_layout import CHECKPOINT, CLASS_NAMES, EVAL_FILE, LOSS, PER_CLASS_ACC, TOP1, TOP5, VAL_PREFIX
 from .evaluate import evaluate, loader_throughput, model_throughput
 from .logger import setup_console
 from .run import metric_topk
@@ -46,22 +47,22 @@ def run_eval(cfg, write=True):
     num_classes = num_classes or int(cfg["Arch"].get("num_classes", 10))
     topk = metric_topk(cfg)
     res = evaluate(model, loader, build_loss(cfg["Loss"]), num_classes, topk)
-    out = {"loss": res["loss"], "top1": res["top1"], "top5": res["top5"],
-           "per_class_acc": res["per_class_acc"],
-           "class_names": list(getattr(dataset, "class_names", [str(i) for i in range(num_classes)])),
+    out = {LOSS: res["loss"], TOP1: res["top1"], TOP5: res["top5"],
+           PER_CLASS_ACC: res["per_class_acc"],
+           CLASS_NAMES: list(getattr(dataset, "class_names", [str(i) for i in range(num_classes)])),
            "throughput_loader_img_s": loader_throughput(model, loader) if g.get("throughput") else None,
            "throughput_model_img_s": model_throughput(model, loader) if g.get("throughput") else None,
-           "n": res["n"], "checkpoint": g["checkpoint"], "device": device}
+           "n": res["n"], CHECKPOINT: g["checkpoint"], "device": device}
     # the notebook's definitions, as training records them (top1_nb, loss_nb, ...)
-    out.update({k[len("val_"):]: v for k, v in
+    out.update({k[len(VAL_PREFIX):]: v for k, v in
                 notebook_val_metrics(cfg["Metric"]["notebook_val"], res).items()})
-    log.info(f"[Eval] {g['checkpoint']}: loss {out['loss']:.5f}, top1 {out['top1']:.5f}, "
-             f"top5 {out['top5']:.5f} on {out['n']} images")
-    for name, acc in zip(out["class_names"], out["per_class_acc"]):
+    log.info(f"[Eval] {g['checkpoint']}: loss {out[LOSS]:.5f}, top1 {out[TOP1]:.5f}, "
+             f"top5 {out[TOP5]:.5f} on {out['n']} images")
+    for name, acc in zip(out[CLASS_NAMES], out[PER_CLASS_ACC]):
         log.info(f"Accuracy of {name:>12s} : " + ("  n/a" if acc is None else f"{100 * acc:.2f} %"))
     if write:
         os.makedirs(g["output_dir"], exist_ok=True)
-        path = os.path.join(g["output_dir"], "eval.json")
+        path = os.path.join(g["output_dir"], EVAL_FILE)
         with open(path, "w") as f:
             json.dump(out, f, indent=2)
         log.info(f"Wrote {path}")

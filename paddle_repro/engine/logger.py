@@ -24,12 +24,13 @@ import sys
 
 from visualdl import LogWriter
 
-from .records import read_jsonl
+from ..records import read_jsonl
+from ..run_layout import (EMA_SUFFIX, EPOCH, LOSS, LR, METRICS_FILE, NB_SUFFIX, STEP, TOP1, TOP5,
+                          TRAIN_LOG_FILE, TRAIN_LOSS, TRAIN_STEPS_FILE, TRAIN_TOP1, VAL_KEYS,
+                          VAL_PREFIX, VDL_DIR, VDL_FILE)
 
 
 log = logging.getLogger("paddle_repro")
-
-VDL_FILE = "vdlrecords.train.log"
 
 
 def setup_console(output_dir=None, is_main=True):
@@ -46,7 +47,7 @@ def setup_console(output_dir=None, is_main=True):
     if output_dir and is_main:
         os.makedirs(output_dir, exist_ok=True)
         # delay: opened at the first record, so a run refused before it logs leaves no file
-        fh = logging.FileHandler(os.path.join(output_dir, "train.log"), delay=True)
+        fh = logging.FileHandler(os.path.join(output_dir, TRAIN_LOG_FILE), delay=True)
         fh.setFormatter(fmt)
         log.addHandler(fh)
     return log
@@ -113,18 +114,18 @@ class RunLogger:
         self._vdl = None
         if not enabled:
             return
-        metrics = os.path.join(output_dir, "metrics.jsonl")
-        steps = os.path.join(output_dir, "train_steps.jsonl")
+        metrics = os.path.join(output_dir, METRICS_FILE)
+        steps = os.path.join(output_dir, TRAIN_STEPS_FILE)
         if resume_epoch or resume_step:
-            _truncate_jsonl(metrics, lambda r: r["epoch"] <= resume_epoch)
-            _truncate_jsonl(steps, lambda r: r["step"] <= resume_step)
+            _truncate_jsonl(metrics, lambda r: r[EPOCH] <= resume_epoch)
+            _truncate_jsonl(steps, lambda r: r[STEP] <= resume_step)
         else:  # a fresh run in a reused folder starts its records afresh
-            for p in (metrics, steps, os.path.join(output_dir, "vdl", VDL_FILE)):
+            for p in (metrics, steps, os.path.join(output_dir, VDL_DIR, VDL_FILE)):
                 if os.path.exists(p):
                     os.remove(p)
         self._metrics = open(metrics, "a")
         self._steps = open(steps, "a")
-        self._vdl = LogWriter(logdir=os.path.join(output_dir, "vdl"), file_name=VDL_FILE,
+        self._vdl = LogWriter(logdir=os.path.join(output_dir, VDL_DIR), file_name=VDL_FILE,
                               display_name=run_display_name(output_dir))
 
     def _scalar(self, tag, value, step):
@@ -135,9 +136,9 @@ class RunLogger:
         """Records the sampled train loss, lr and that batch's top-1/top-k at global ``step``."""
         if not self.enabled:
             return
-        record = {"step": step, "epoch": epoch, "loss": loss, "lr": lr}
+        record = {STEP: step, EPOCH: epoch, LOSS: loss, LR: lr}
         if top1 is not None:
-            record.update(top1=top1, top5=topk)
+            record.update({TOP1: top1, TOP5: topk})
         self._steps.write(json.dumps(record) + "\n")
         self._steps.flush()
         self._scalar("train/loss", loss, step)
@@ -151,14 +152,16 @@ class RunLogger:
             return
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
-        e = record["epoch"]
-        self._scalar("epoch/train_loss", record.get("train_loss"), e)
-        self._scalar("epoch/lr", record.get("lr"), e)
-        self._scalar("train/top1", record.get("train_top1"), e)
-        for key in ("val_loss", "val_top1", "val_top5"):
-            self._scalar(key.replace("_", "/", 1), record.get(key), e)
-            self._scalar("val_nb/" + key[len("val_"):], record.get(key + "_nb"), e)
-            self._scalar("val_ema/" + key[len("val_"):], record.get(key + "_ema"), e)
+        e = record[EPOCH]
+        # VisualDL tags are their own names (docs/training.md), not the record keys
+        self._scalar("epoch/train_loss", record.get(TRAIN_LOSS), e)
+        self._scalar("epoch/lr", record.get(LR), e)
+        self._scalar("train/top1", record.get(TRAIN_TOP1), e)
+        for key in VAL_KEYS:  # val_top1 -> val/top1, val_nb/top1, val_ema/top1
+            metric = key[len(VAL_PREFIX):]
+            self._scalar("val/" + metric, record.get(key), e)
+            self._scalar("val_nb/" + metric, record.get(key + NB_SUFFIX), e)
+            self._scalar("val_ema/" + metric, record.get(key + EMA_SUFFIX), e)
         if self._vdl is not None:
             self._vdl.flush()
 

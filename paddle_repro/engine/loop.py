@@ -25,6 +25,7 @@ from tqdm import tqdm
 from ..builders.losses import mixup_loss
 from ..builders.lr_schedules import schedule_values
 from ..data.errors import raise_if_bad
+from ..run_layout import LATEST, WEIGHTS_SUFFIX
 from .interrupt import TrainingDiverged
 from .rates import TrainRate
 
@@ -71,7 +72,7 @@ def _global_grad_norm(parameters):
 
 def _divergence_advice(out):
     """What to do after a NaN, with the real path when a checkpoint exists to start from."""
-    latest = os.path.join(out, "latest.pdparams")
+    latest = os.path.join(out, LATEST + WEIGHTS_SUFFIX)
     if not os.path.isfile(latest):
         return ("No checkpoint was written before it: start again with a smaller "
                 "Optimizer.lr.learning_rate (or set Optimizer.grad_clip).")

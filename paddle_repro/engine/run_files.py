@@ -9,9 +9,7 @@ Checkpoints, ``config.yaml`` and the logs are not touched here: the new run over
 import glob
 import os
 
-# Written after training from the run's checkpoints or its records.
-RUN_DERIVED_FILES = ("eval.json", "summary.json", "report_extra.json", "per_class_acc.json",
-                     "confusion.png", "gallery.png", "curves_loss.png", "curves_acc.png")
+from ..run_layout import RUN_DERIVED_FILES
 
 
 def clear_run_derived_files(out):

@@ -18,22 +18,17 @@ import logging
 import os
 import socket
 
+from ..run_layout import (CHECKPOINTS, EPOCH_CHECKPOINT_GLOB, FINAL_MODEL, LOCK_FILE, METRICS_FILE,
+                          PREV, RUN_FILES, STATE_SUFFIX, VDL_DIR, WEIGHTS_SUFFIX)
 from ..writable import CANNOT_WRITE, cannot_write_reason
 from .checkpoint import CheckpointError, clean_stale, pid_alive
 
 log = logging.getLogger("paddle_repro")
-LOCK = ".lock"
-# what a run writes (trainer, tools/eval.py, report figures): removed by an explicit overwrite
-RUN_FILES = ("config.yaml", "metrics.jsonl", "train_steps.jsonl", "summary.json", "eval.json",
-             "per_class_acc.json", "report_extra.json", "gallery.png", "confusion.png",
-             "curves_loss.png", "curves_acc.png", "train.log")
-CHECKPOINTS = ("latest", "best_model", "final_model", "latest.prev", "best_model.prev",
-               "final_model.prev")
 
 
 def _cannot_write_message(out, err):
-    intact = [n for n in CHECKPOINTS if not n.endswith(".prev")
-              and os.path.isfile(os.path.join(out, n + ".pdstates"))]
+    intact = [n for n in CHECKPOINTS if not n.endswith(PREV)
+              and os.path.isfile(os.path.join(out, n + STATE_SUFFIX))]
     kept = (f"the checkpoints written before ({', '.join(intact)}) are intact: a checkpoint "
             "switches only once all its files are written" if intact else "no checkpoint had been written yet")
     return (f"Cannot write {err.filename or out} ({err.strerror}): {cannot_write_reason(err)}. "
@@ -57,16 +52,16 @@ class RunFolderError(CheckpointError):
 
 def holds_a_run(out):
     """True when ``out`` has a checkpoint or epoch records of an earlier run."""
-    if any(os.path.isfile(os.path.join(out, n + ".pdstates")) for n in CHECKPOINTS):
+    if any(os.path.isfile(os.path.join(out, n + STATE_SUFFIX)) for n in CHECKPOINTS):
         return True
-    metrics = os.path.join(out, "metrics.jsonl")
+    metrics = os.path.join(out, METRICS_FILE)
     return os.path.isfile(metrics) and os.path.getsize(metrics) > 0
 
 
 def has_final_model(out):
     """True when ``out`` holds the ``final_model`` checkpoint a finished run promises."""
-    prefix = os.path.join(out, "final_model")
-    return os.path.isfile(prefix + ".pdstates") and os.path.isfile(prefix + ".pdparams")
+    prefix = os.path.join(out, FINAL_MODEL)
+    return os.path.isfile(prefix + STATE_SUFFIX) and os.path.isfile(prefix + WEIGHTS_SUFFIX)
 
 
 def clear_run_files(out):
@@ -78,16 +73,16 @@ def clear_run_files(out):
     for prefix in CHECKPOINTS:
         for path in glob.glob(os.path.join(glob.escape(out), prefix + ".pd*")):
             os.remove(path)
-    for path in glob.glob(os.path.join(glob.escape(out), "epoch_*.pd*")):
+    for path in glob.glob(os.path.join(glob.escape(out), EPOCH_CHECKPOINT_GLOB + ".pd*")):
         os.remove(path)
-    vdl = os.path.join(out, "vdl")
+    vdl = os.path.join(out, VDL_DIR)
     for path in glob.glob(os.path.join(glob.escape(vdl), "*")):
         if os.path.isfile(path):
             os.remove(path)
 
 
 def _take_lock(out):
-    path = os.path.join(out, LOCK)
+    path = os.path.join(out, LOCK_FILE)
     me = {"pid": os.getpid(), "host": socket.gethostname()}
     for _ in range(2):
         try:

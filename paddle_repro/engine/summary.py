@@ -21,19 +21,26 @@ from .. import runtime
 from ..config import config_hash
 from ..host import host_facts
 from ..models import count_params
-from .records import read_jsonl
+from ..records import read_jsonl
+from ..run_layout import (BEST_BY, BEST_EPOCH, BEST_PREFIX, BEST_VAL_TOP1, BEST_VALUE, DEVICE, EPOCH,
+                          FINAL, FINISHED, MACHINE, METRICS_FILE, PARAMS, SEED, SUMMARY_FILE,
+                          THROUGHPUT_IMG_S, TRAIN_LOSS, TRAIN_TOP1, TRAINABLE_PARAMS, VAL_LOSS,
+                          VAL_LOSS_EMA, VAL_LOSS_NB, VAL_TOP1, VAL_TOP1_EMA, VAL_TOP1_NB, VAL_TOP5,
+                          VAL_TOP5_EMA, VAL_TOP5_NB, VERSIONS, WALL_TIME_S)
 
-
-_VAL_KEYS = ("val_loss", "val_top1", "val_top5", "val_top1_nb", "val_top5_nb", "val_loss_nb",
-             "val_loss_ema", "val_top1_ema", "val_top5_ema")
+# The val numbers of ``final``, in the order summary.json lists them.
+_VAL_KEYS = (VAL_LOSS, VAL_TOP1, VAL_TOP5, VAL_TOP1_NB, VAL_TOP5_NB, VAL_LOSS_NB,
+             VAL_LOSS_EMA, VAL_TOP1_EMA, VAL_TOP5_EMA)
+# The top-1 of the best epoch, under each definition a run may record (best_val_top1 ...).
+_BEST_KEYS = (VAL_TOP1, VAL_TOP1_NB, VAL_TOP1_EMA)
 
 
 def _final(metrics):
     if not metrics:
         return {}
     last = metrics[-1]
-    final = {"train_loss": last["train_loss"], "train_top1": last["train_top1"]}
-    evaluated = [m for m in metrics if "val_top1" in m]
+    final = {TRAIN_LOSS: last[TRAIN_LOSS], TRAIN_TOP1: last[TRAIN_TOP1]}
+    evaluated = [m for m in metrics if VAL_TOP1 in m]
     if evaluated:
         final.update({k: evaluated[-1][k] for k in _VAL_KEYS if k in evaluated[-1]})
     return final
@@ -41,8 +48,8 @@ def _final(metrics):
 
 def _best(metrics, best_epoch):
     """The val numbers of the epoch whose weights are best_model (true and notebook-defined)."""
-    record = next((m for m in metrics if m["epoch"] == best_epoch), {})
-    return {"best_" + k: record[k] for k in ("val_top1", "val_top1_nb", "val_top1_ema") if k in record}
+    record = next((m for m in metrics if m[EPOCH] == best_epoch), {})
+    return {BEST_PREFIX + k: record[k] for k in _BEST_KEYS if k in record}
 
 
 def images_scored(n, eval_cfg, world_size=1):
@@ -65,35 +72,36 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
         throughput_fn: ``(model, loader) -> img/s`` or None to skip measuring.
     """
     cfg = run.cfg
-    metrics_path = os.path.join(run.out, "metrics.jsonl")
+    metrics_path = os.path.join(run.out, METRICS_FILE)
     metrics = read_jsonl(metrics_path) if os.path.isfile(metrics_path) else []
     total, trainable = count_params(run.model)
     throughput = None
     if throughput_fn is not None and run.is_main:
         throughput = float(throughput_fn(run.model, run.eval_loader))
+    # keys that other modules read back come from run_layout; the rest are for the reader
     summary = {
-        "finished": bool(finished),
+        FINISHED: bool(finished),
         "epochs_completed": int(state.epoch),
-        "best_by": cfg["Metric"]["best_by"],
-        "best_value": state.best_value,
-        "best_epoch": state.best_epoch,
-        "best_val_top1": None,
+        BEST_BY: cfg["Metric"]["best_by"],
+        BEST_VALUE: state.best_value,
+        BEST_EPOCH: state.best_epoch,
+        BEST_VAL_TOP1: None,
         **_best(metrics, state.best_epoch),
         "notebook_val": cfg["Metric"]["notebook_val"],
-        "final": _final(metrics),
-        "params": int(total),
-        "trainable_params": int(trainable),
-        "throughput_img_s": throughput,
+        FINAL: _final(metrics),
+        PARAMS: int(total),
+        TRAINABLE_PARAMS: int(trainable),
+        THROUGHPUT_IMG_S: throughput,
         "throughput_measure": ("in-training figure: eval images/s (eval mode, no backward) "
                                "measured by this process at the end of training, under whatever "
                                "else ran then; tables measure again, alike for every run; not "
                                "the log's train_ips"),
-        "wall_time_s": float(wall_time_s),
-        "device": run.device,
+        WALL_TIME_S: float(wall_time_s),
+        DEVICE: run.device,
         "world_size": runtime.world_size(),
-        "versions": runtime.versions(),
-        "machine": host_facts(),  # CPU model, logical CPUs, OMP_NUM_THREADS of this process
-        "seed": cfg["Global"]["seed"],
+        VERSIONS: runtime.versions(),
+        MACHINE: host_facts(),  # CPU model, logical CPUs, OMP_NUM_THREADS of this process
+        SEED: cfg["Global"]["seed"],
         "config_hash": config_hash(cfg),
         "arch": cfg["Arch"]["name"],
         "dataset": cfg["DataLoader"]["dataset"]["name"],
@@ -105,8 +113,8 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
         "num_eval_split": len(run.eval_loader.dataset),
     }
     if run.is_main:
-        tmp = os.path.join(run.out, "summary.json.tmp")
-        with open(tmp, "w") as f:
+        path = os.path.join(run.out, SUMMARY_FILE)
+        with open(path + ".tmp", "w") as f:
             json.dump(summary, f, indent=2)
-        os.replace(tmp, os.path.join(run.out, "summary.json"))
+        os.replace(path + ".tmp", path)
     return summary

@@ -25,14 +25,18 @@ from .. import runtime
 from ..builders.notebook_metrics import notebook_val_metrics
 from ..config import dump_config
 from ..models import load_weights
+from ..records import read_jsonl
+from ..report.curves import plot_curves
+from ..run_layout import (BEST_MODEL, CONFIG_FILE, EMA_SUFFIX, EPOCH, EPOCH_TIME_S, FINAL_MODEL,
+                          FINISHED, GRAD_CLIPPED_STEPS, LATEST, LR, METRICS_FILE, STEP, SUMMARY_FILE,
+                          TRAIN_LOSS, TRAIN_STEPS_FILE, TRAIN_TOP1, VAL_LOSS, VAL_LOSS_EMA, VAL_TOP1,
+                          VAL_TOP1_EMA, VAL_TOP5, VAL_TOP5_EMA, epoch_checkpoint)
 from . import checkpoint, run_folder
-from .curves import plot_curves
 from .evaluate import evaluate, loader_throughput
 from .interrupt import StopFlag, TrainingDiverged, TrainingInterrupted
 from .logger import RunLogger
 from .loop import train_one_epoch
 from .projection import Projection
-from .records import read_jsonl
 from .resume_check import check_resume_config
 from .run import build_run
 from .run_files import clear_run_derived_files
@@ -70,7 +74,7 @@ def _train(cfg, stop_after_epoch):
     if done is not None:
         return done
     if run.is_main:  # only now that the run starts: a failed start leaves the old config.yaml
-        dump_config(cfg, os.path.join(run.out, "config.yaml"))
+        dump_config(cfg, os.path.join(run.out, CONFIG_FILE))
     logger = RunLogger(run.out, run.is_main, state.epoch, state.global_step)
     finished, first_epoch = False, state.epoch + 1
     try:
@@ -92,10 +96,10 @@ def _train(cfg, stop_after_epoch):
                                           projection)
                 state.global_step = outcome.global_step
                 if not outcome.completed:
-                    _save(run, state, "latest", stats)
+                    _save(run, state, LATEST, stats)
                     raise TrainingInterrupted(
                         f"Stopped by signal {stop.signum} at epoch {epoch}, step {state.global_step}; "
-                        f"saved {os.path.join(run.out, 'latest')}.", os.path.join(run.out, "latest"),
+                        f"saved {os.path.join(run.out, LATEST)}.", os.path.join(run.out, LATEST),
                         stop.exit_code)
                 record = _epoch_record(run, epoch, state.global_step, stats, outcome.last_lr,
                                        time.perf_counter() - tic)
@@ -106,21 +110,21 @@ def _train(cfg, stop_after_epoch):
                 log.info(f"[Epoch {epoch}/{run.epochs}] {msg}")
                 _save_epoch_checkpoints(run, state, record)
                 if run.is_main:
-                    plot_curves(read_jsonl(os.path.join(run.out, "metrics.jsonl")),
-                                read_jsonl(os.path.join(run.out, "train_steps.jsonl")), run.out,
+                    plot_curves(read_jsonl(os.path.join(run.out, METRICS_FILE)),
+                                read_jsonl(os.path.join(run.out, TRAIN_STEPS_FILE)), run.out,
                                 len(run.train_loader), cfg["Arch"]["name"])
                 if stop.signum is not None and epoch < run.epochs:
-                    _save(run, state, "latest")
+                    _save(run, state, LATEST)
                     raise TrainingInterrupted(f"Stopped by signal {stop.signum} after epoch {epoch}; "
-                                              f"saved {os.path.join(run.out, 'latest')}.",
-                                              os.path.join(run.out, "latest"), stop.exit_code)
+                                              f"saved {os.path.join(run.out, LATEST)}.",
+                                              os.path.join(run.out, LATEST), stop.exit_code)
                 if stop_after_epoch is not None and stop_after_epoch <= epoch < run.epochs:
-                    _save(run, state, "latest")
+                    _save(run, state, LATEST)
                     break
             else:
                 finished = True
         if finished:
-            _save(run, state, "final_model")
+            _save(run, state, FINAL_MODEL)
     finally:
         logger.close()
     return write_summary(run, state, finished, time.perf_counter() - start,
@@ -153,15 +157,15 @@ def _finished_summary(run, state):
     out) it is written again from the resumed weights, which are the last epoch's
     (``latest`` is always saved at the last epoch).
     """
-    summary_path = os.path.join(run.out, "summary.json")
+    summary_path = os.path.join(run.out, SUMMARY_FILE)
     if state.epoch < run.epochs or not os.path.isfile(summary_path):
         return None
     with open(summary_path, encoding="utf-8") as f:
         done = json.load(f)
-    if not done.get("finished"):
+    if not done.get(FINISHED):
         return None
     if run.is_main and not run_folder.has_final_model(run.out):
-        _save(run, state, "final_model")
+        _save(run, state, FINAL_MODEL)
         log.info(f"{run.out} is a finished run whose final_model was missing: written again from "
                  f"the weights of its last epoch ({state.epoch}); nothing else changed.")
         return done
@@ -178,8 +182,8 @@ def _epoch_record(run, epoch, global_step, stats, last_lr, seconds):
         paddle.distributed.all_reduce(t)
         s = t.numpy()
         train_loss, train_top1 = s[0] / s[2], s[1] / s[2]
-    record = {"epoch": epoch, "step": global_step, "lr": last_lr,
-              "train_loss": float(train_loss), "train_top1": float(train_top1)}
+    record = {EPOCH: epoch, STEP: global_step, LR: last_lr,
+              TRAIN_LOSS: float(train_loss), TRAIN_TOP1: float(train_top1)}
     if epoch % run.cfg["Global"]["eval_interval"] == 0 or epoch == run.epochs:
         if run.distributed:
             # DataParallel syncs gradients, not BN running statistics: each rank has its own.
@@ -187,19 +191,20 @@ def _epoch_record(run, epoch, global_step, stats, last_lr, seconds):
             for tensor in run.model.state_dict().values():
                 paddle.distributed.broadcast(tensor, src=0)
         res = evaluate(run.net, run.eval_loader, run.loss_fn, run.num_classes, run.topk, run.distributed)
-        record.update(val_loss=res["loss"], val_top1=res["top1"], val_top5=res["top5"])
+        record.update({VAL_LOSS: res["loss"], VAL_TOP1: res["top1"], VAL_TOP5: res["top5"]})
         record.update(notebook_val_metrics(run.cfg["Metric"]["notebook_val"], res))
         if run.ema is not None:  # the EMA weights, evaluated the same way
             with run.ema.applied(run.model):
                 ema = evaluate(run.net, run.eval_loader, run.loss_fn, run.num_classes, run.topk,
                                run.distributed)
-            record.update(val_loss_ema=ema["loss"], val_top1_ema=ema["top1"], val_top5_ema=ema["top5"])
+            record.update({VAL_LOSS_EMA: ema["loss"], VAL_TOP1_EMA: ema["top1"],
+                           VAL_TOP5_EMA: ema["top5"]})
     if run.clip_norm:
-        record["grad_clipped_steps"] = int(stats.extra.get("clipped", 0))
-        if record["grad_clipped_steps"]:
-            log.info(f"Optimizer.grad_clip={run.clip_norm}: clipped {record['grad_clipped_steps']} "
+        record[GRAD_CLIPPED_STEPS] = int(stats.extra.get("clipped", 0))
+        if record[GRAD_CLIPPED_STEPS]:
+            log.info(f"Optimizer.grad_clip={run.clip_norm}: clipped {record[GRAD_CLIPPED_STEPS]} "
                      f"optimizer steps of epoch {epoch}")
-    record["epoch_time_s"] = seconds
+    record[EPOCH_TIME_S] = seconds
     return record
 
 
@@ -211,17 +216,17 @@ def _save(run, state, name, stats=None):
 
 def _save_epoch_checkpoints(run, state, record):
     """best_model when ``Metric.best_by`` improved, latest every ``save_interval`` epochs."""
-    g, epoch = run.cfg["Global"], record["epoch"]
+    g, epoch = run.cfg["Global"], record[EPOCH]
     # The notebooks: `if val_acc > best_acc` on their own val acc (Metric.best_by).
     best_by = run.cfg["Metric"]["best_by"]
     if state.improves(record, best_by):
         state.best_value, state.best_epoch = record[best_by], epoch
-        if best_by.endswith("_ema"):  # best_model holds the weights that scored
+        if best_by.endswith(EMA_SUFFIX):  # best_model holds the weights that scored
             with run.ema.applied(run.model):
-                _save(run, state, "best_model")
+                _save(run, state, BEST_MODEL)
         else:
-            _save(run, state, "best_model")
+            _save(run, state, BEST_MODEL)
     if epoch % g["save_interval"] == 0 or epoch == run.epochs:
-        _save(run, state, "latest")
+        _save(run, state, LATEST)
     if g["keep_epoch_checkpoints"]:  # the NAM notebook's ModelCheckpoint(save_freq=1)
-        _save(run, state, f"epoch_{epoch}")
+        _save(run, state, epoch_checkpoint(epoch))

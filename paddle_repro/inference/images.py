@@ -21,6 +21,7 @@ from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.model import build_trained_model
 from paddle_repro.errors import UserError
 from paddle_repro.inference.predict import predict_arrays
+from paddle_repro.run_layout import CLASS_NAMES, EVAL_FILE, PER_CLASS_ACC_FILE
 
 CIFAR10_NAMES = ["airplane", "automobile", "bird", "cat", "deer",
                  "dog", "frog", "horse", "ship", "truck"]
@@ -79,11 +80,11 @@ def preprocess(img, cfg):
 def class_names_for(cfg, checkpoint, num_classes):
     """Best available class names for the model's outputs (see module doc)."""
     folder = os.path.dirname(os.path.abspath(checkpoint))
-    for name in ("per_class_acc.json", "eval.json"):
+    for name in (PER_CLASS_ACC_FILE, EVAL_FILE):
         path = os.path.join(folder, name)
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as f:
-                names = json.load(f).get("class_names")
+                names = json.load(f).get(CLASS_NAMES)
             if names:
                 return list(names)
     try:

@@ -8,8 +8,7 @@ import os
 
 from paddle_repro.models import build_model_from_config
 from paddle_repro.report.runs import RunError
-
-CHECKPOINT_ORDER = ("best_model", "final_model", "latest")
+from paddle_repro.run_layout import FIGURE_CHECKPOINTS, WEIGHTS_SUFFIX
 
 
 def find_checkpoint(run_dir):
@@ -18,11 +17,12 @@ def find_checkpoint(run_dir):
     Raises:
         RunError: the folder has none of them.
     """
-    for name in CHECKPOINT_ORDER:
+    for name in FIGURE_CHECKPOINTS:
         prefix = os.path.join(run_dir, name)
-        if os.path.isfile(prefix + ".pdparams"):
+        if os.path.isfile(prefix + WEIGHTS_SUFFIX):
             return prefix
-    raise RunError(f"{run_dir} holds no checkpoint ({', '.join(n + '.pdparams' for n in CHECKPOINT_ORDER)}); "
+    files = ", ".join(n + WEIGHTS_SUFFIX for n in FIGURE_CHECKPOINTS)
+    raise RunError(f"{run_dir} holds no checkpoint ({files}); "
                    "train the run first or pass a checkpoint explicitly.")
 
 

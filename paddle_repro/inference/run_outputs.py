@@ -24,6 +24,8 @@ from paddle_repro.report.confusion import write_confusion
 from paddle_repro.report.flops import NOTE
 from paddle_repro.report.gallery import plot_gallery
 from paddle_repro.report.runs import RunError, read_config
+from paddle_repro.run_layout import (FLOPS, FLOPS_NOT_COUNTED, GALLERY_FILE, PER_CLASS_ACC_FILE,
+                                     REPORT_EXTRA_FILE, WEIGHTS_SUFFIX)
 
 
 def gallery_from_model(model, dataset, path, n=18, cols=6, title=None):
@@ -75,31 +77,31 @@ def write_run_outputs(run_dir, gallery_n=18, checkpoint=None, force=False, figur
     gallery_n = figures.get("gallery_n", gallery_n)
     if checkpoint is None and figures.get("checkpoint"):
         checkpoint = os.path.join(run_dir, figures["checkpoint"])
-        if not os.path.isfile(checkpoint + ".pdparams"):
+        if not os.path.isfile(checkpoint + WEIGHTS_SUFFIX):
             raise RunError(f"{run_dir} has no {figures['checkpoint']}.pdparams, which the table's "
                            "`figures.checkpoint` asks for; finish the run first.")
     checkpoint = checkpoint or find_checkpoint(run_dir)
     model = build_trained_model(cfg, checkpoint)
     done = {"checkpoint": checkpoint}
-    extra_path = os.path.join(run_dir, "report_extra.json")
+    extra_path = os.path.join(run_dir, REPORT_EXTRA_FILE)
     if force or not os.path.isfile(extra_path):
         flops, _uncounted_types = count_flops(model, tuple(cfg["Global"]["image_shape"]))
-        extra = {"flops": int(flops),
+        extra = {FLOPS: int(flops),
                  "flops_image_shape": list(cfg["Global"]["image_shape"]), "flops_note": NOTE}
         not_counted = not_counted_user_types(model)
         if not_counted:  # absent for the package's own models: their files are as before
-            extra["flops_not_counted"] = not_counted
+            extra[FLOPS_NOT_COUNTED] = not_counted
         with open(extra_path, "w", encoding="utf-8") as f:
             json.dump(extra, f, indent=1)
-        done["flops"] = extra["flops"]
+        done["flops"] = extra[FLOPS]
     dataset = None
-    gallery_path = os.path.join(run_dir, "gallery.png")
+    gallery_path = os.path.join(run_dir, GALLERY_FILE)
     if force or not os.path.isfile(gallery_path):
         dataset = eval_dataset(cfg)
         title = f"{cfg['Arch']['name']}: predicted (true), {os.path.basename(checkpoint)}"
         done["gallery"] = gallery_from_model(model, dataset, gallery_path, n=gallery_n,
                                              cols=figures.get("gallery_cols", 6), title=title)
-    if force or not os.path.isfile(os.path.join(run_dir, "per_class_acc.json")):
+    if force or not os.path.isfile(os.path.join(run_dir, PER_CLASS_ACC_FILE)):
         dataset = dataset or eval_dataset(cfg)
         pred, labels, _ = predict_loader(model, cfg, seed=cfg["Global"]["seed"])
         done["per_class"] = write_confusion(pred, labels, dataset.class_names, run_dir,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from ..cli.runner import USER_ERROR_CODE as USER_ERROR  # config/data/weights: retrying cannot help
 from ..config import dump_config
 from ..errors import UserError
+from ..run_layout import METRICS_FILE
 
 
 class LaunchError(UserError, RuntimeError):
@@ -53,7 +54,7 @@ class Job:
 
     def epochs_done(self):
         """Epoch records written so far (for the status line)."""
-        path = os.path.join(self.run_dir, "metrics.jsonl")
+        path = os.path.join(self.run_dir, METRICS_FILE)
         try:
             with open(path, encoding="utf-8") as f:
                 return sum(1 for line in f if line.strip())

@@ -13,7 +13,11 @@ from paddle_repro.report.runs import RunError, load_run, run_metrics
 from paddle_repro.report.spec import COLUMNS
 from paddle_repro.report.table_files import write_table_files
 from paddle_repro.report.throughput import method_line
+from paddle_repro.run_layout import CONFIG_FILE, SUMMARY_FILE
 from paddle_repro.writable import cannot_write_reason, probe_folder
+
+# A folder holding either is a run folder (a run still training has no summary.json yet).
+_RUN_MARKERS = (CONFIG_FILE, SUMMARY_FILE)
 
 
 class CompareError(UserError, ValueError):
@@ -26,8 +30,7 @@ def _seed_folders(folder):
         names = sorted(os.listdir(folder))
     except OSError:
         return []
-    return [n for n in names if any(os.path.isfile(os.path.join(folder, n, f))
-                                    for f in ("config.yaml", "summary.json"))]
+    return [n for n in names if any(os.path.isfile(os.path.join(folder, n, f)) for f in _RUN_MARKERS)]
 
 
 def check_run_dirs(run_dirs, group=False):
@@ -41,7 +44,7 @@ def check_run_dirs(run_dirs, group=False):
         RunError: naming the folder, its seed folders and the command that works.
     """
     for d in run_dirs:
-        if any(os.path.isfile(os.path.join(d, f)) for f in ("config.yaml", "summary.json")):
+        if any(os.path.isfile(os.path.join(d, f)) for f in _RUN_MARKERS):
             continue
         seeds = _seed_folders(d)
         if not seeds:

@@ -10,8 +10,11 @@ import os
 import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
+
+from paddle_repro.run_layout import (CHECKPOINT, CLASS_NAMES, CONFUSION_FILE,  # noqa: E402
+                                     PER_CLASS_ACC, PER_CLASS_ACC_FILE)
 
 
 def confusion_matrix(pred, labels, num_classes):
@@ -79,13 +82,13 @@ def write_confusion(pred, labels, class_names, out_dir, title="Confusion matrix"
     """
     cm = confusion_matrix(pred, labels, len(class_names))
     acc = per_class_accuracy(cm)
-    result = {"class_names": list(class_names),
-              "per_class_acc": [None if np.isnan(a) else float(a) for a in acc],
+    result = {CLASS_NAMES: list(class_names),
+              PER_CLASS_ACC: [None if np.isnan(a) else float(a) for a in acc],
               "per_class_n": cm.sum(axis=1).tolist(), "n": int(cm.sum()),
               "top1": float(np.trace(cm[:, :len(class_names)]) / max(cm.sum(), 1)),
-              "confusion": cm.tolist(), "checkpoint": checkpoint}
+              "confusion": cm.tolist(), CHECKPOINT: checkpoint}
     os.makedirs(out_dir, exist_ok=True)
-    plot_confusion(cm, class_names, os.path.join(out_dir, "confusion.png"), title)
-    with open(os.path.join(out_dir, "per_class_acc.json"), "w", encoding="utf-8") as f:
+    plot_confusion(cm, class_names, os.path.join(out_dir, CONFUSION_FILE), title)
+    with open(os.path.join(out_dir, PER_CLASS_ACC_FILE), "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     return result

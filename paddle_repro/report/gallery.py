@@ -10,7 +10,7 @@ import math
 import matplotlib
 import numpy as np
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
 

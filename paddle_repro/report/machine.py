@@ -9,18 +9,19 @@ recorded different values, the header says so and lists which run had which. Run
 than the ``machine`` record show this machine's CPU and threads, and the line says so.
 """
 from ..host import host_facts
+from ..run_layout import DEVICE, MACHINE, VERSIONS, WALL_TIME_S
 
 
 def _version(key):
-    return lambda s: (s.get("versions") or {}).get(key)
+    return lambda s: (s.get(VERSIONS) or {}).get(key)
 
 
 def _machine(key):
-    return lambda s: (s.get("machine") or {}).get(key)
+    return lambda s: (s.get(MACHINE) or {}).get(key)
 
 
 # (label in the header, how to read it from a summary); missing values read "not recorded"
-RECORDED = (("device", lambda s: s.get("device")),
+RECORDED = (("device", lambda s: s.get(DEVICE)),
             ("Paddle", _version("paddle")),
             ("Python", _version("python")),
             ("MKL dispatch", _version("mkl_dispatch")),
@@ -104,7 +105,7 @@ def machine_lines(quick, spec, wall_s, summaries, names):
         lines.append(f"**QUICK RUN -- not {short_of}**: overrides "
                      + ", ".join(f"`{o}`" for o in spec["quick"]) + ".")
     lines += measured_on(summaries, names)
-    train_s = sum(s.get("wall_time_s") or 0.0 for s in summaries)
+    train_s = sum(s.get(WALL_TIME_S) or 0.0 for s in summaries)
     lines.append(f"Wall time of this command: {wall_s:.0f} s (training wall time summed over "
                  f"runs, including earlier sessions: {train_s:.0f} s).")
     return lines

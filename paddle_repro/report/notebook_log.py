@@ -12,12 +12,14 @@ import csv
 
 from paddle_repro.errors import UserError
 from paddle_repro.report import stats
+from paddle_repro.run_layout import EPOCH, LR, TRAIN_LOSS, TRAIN_TOP1, VAL_LOSS, VAL_TOP1, VAL_TOP1_NB
 
-# CSV column -> the metrics.jsonl key of ours it is compared with (None: same name).
-LOG_COLUMNS = ("epoch", "train_loss", "train_top1", "val_loss", "val_top1", "lr")
-_OURS = {"val_top1": ("val_top1_nb", "val_top1")}
+# The CSV's columns are named as our metrics.jsonl keys, each compared with the same key of
+# ours, except those in _OURS: column -> our keys, the first present one used.
+LOG_COLUMNS = (EPOCH, TRAIN_LOSS, TRAIN_TOP1, VAL_LOSS, VAL_TOP1, LR)
+_OURS = {VAL_TOP1: (VAL_TOP1_NB, VAL_TOP1)}
 # Printed precision of each compared column in the per-epoch table.
-_DECIMALS = {"train_loss": 4, "train_top1": 4, "val_loss": 4, "val_top1": 4, "lr": 6}
+_DECIMALS = {TRAIN_LOSS: 4, TRAIN_TOP1: 4, VAL_LOSS: 4, VAL_TOP1: 4, LR: 6}
 
 
 class NotebookLogError(UserError, ValueError):
@@ -55,9 +57,9 @@ def load_notebook_log(path):
         except (TypeError, ValueError):
             raise NotebookLogError(f"Notebook log {path}: row {n} has a value that is not a "
                                    f"number: {dict(raw)}.") from None
-        row["epoch"] = int(row["epoch"])
-        if row["epoch"] != n:
-            raise NotebookLogError(f"Notebook log {path}: row {n} is epoch {row['epoch']}; "
+        row[EPOCH] = int(row[EPOCH])
+        if row[EPOCH] != n:
+            raise NotebookLogError(f"Notebook log {path}: row {n} is epoch {row[EPOCH]}; "
                                    "epochs must run 1, 2, 3, ... in order.")
         rows.append(row)
     return rows
@@ -78,8 +80,8 @@ def epoch_series(runs, column, notebook_def=True):
     for run in runs:
         for record in run["metrics"]:
             value = our_value(record, column, notebook_def)
-            if value is not None and record.get("epoch") is not None:
-                series.setdefault(int(record["epoch"]), []).append(float(value))
+            if value is not None and record.get(EPOCH) is not None:
+                series.setdefault(int(record[EPOCH]), []).append(float(value))
     return series
 
 
@@ -115,8 +117,8 @@ def render_epoch_table(spec, results):
                 "run records it (`val_top1_nb`).", "",
                 "| epoch | " + " | ".join(f"{c} ours | {c} notebook | Δ" for c in cols) + " |",
                 "|---|" + "---|---|---|" * len(cols)]
-        epochs = sorted(set(r["epoch"] for r in log) | {e for c in cols for e in series[c]})
-        by_epoch = {r["epoch"]: r for r in log}
+        epochs = sorted(set(r[EPOCH] for r in log) | {e for c in cols for e in series[c]})
+        by_epoch = {r[EPOCH]: r for r in log}
         for epoch in epochs:
             cells = []
             for c in cols:

@@ -6,15 +6,16 @@ notebook's printed curve, in black with ``x`` markers, labelled "notebook".
 """
 import matplotlib
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
-from paddle_repro.engine.curves import loss_needs_log_axis, style_epoch_axis  # noqa: E402
+from paddle_repro.report.curves import loss_needs_log_axis, style_epoch_axis  # noqa: E402
 from paddle_repro.report.notebook_log import epoch_series  # noqa: E402
+from paddle_repro.run_layout import EPOCH, TRAIN_LOSS, TRAIN_TOP1, VAL_LOSS, VAL_TOP1  # noqa: E402
 
 # (metrics key, panel, line style, legend word): train solid, val dashed, on both panels.
-_CURVES = (("train_loss", "loss", "-", "train"), ("val_loss", "loss", "--", "val"),
-           ("train_top1", "acc", "-", "train"), ("val_top1", "acc", "--", "val"))
+_CURVES = ((TRAIN_LOSS, "loss", "-", "train"), (VAL_LOSS, "loss", "--", "val"),
+           (TRAIN_TOP1, "acc", "-", "train"), (VAL_TOP1, "acc", "--", "val"))
 
 
 def _draw_seeds(ax, runs, key, style, color, label, notebook_def):
@@ -32,7 +33,7 @@ def _draw_seeds(ax, runs, key, style, color, label, notebook_def):
 
 
 def _draw_notebook(ax, log, key, style, label):
-    pts = [(r["epoch"], r[key]) for r in log if r.get(key) is not None]
+    pts = [(r[EPOCH], r[key]) for r in log if r.get(key) is not None]
     if not pts:
         return []
     xs, ys = zip(*pts)

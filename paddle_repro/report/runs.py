@@ -9,8 +9,11 @@ import os
 
 import yaml
 
-from ..engine.records import read_jsonl
 from ..errors import UserError
+from ..records import read_jsonl
+from ..run_layout import (BEST_VAL_TOP1, BEST_VAL_TOP1_NB, CONFIG_FILE, EVAL_FILE, FINAL, FLOPS,
+                          METRICS_FILE, PARAMS, REPORT_EXTRA_FILE, SUMMARY_FILE, THROUGHPUT_IMG_S,
+                          TRAIN_TOP1, TRAINABLE_PARAMS, VAL_TOP1, VAL_TOP1_NB, VAL_TOP5, WALL_TIME_S)
 
 
 class RunError(UserError, RuntimeError):
@@ -32,7 +35,7 @@ def read_json(path):
 
 def read_config(run_dir):
     """The resolved config the trainer wrote first (``config.yaml``), or None."""
-    path = os.path.join(run_dir, "config.yaml")
+    path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.isfile(path):
         return None
     with open(path, encoding="utf-8") as f:
@@ -58,13 +61,13 @@ def load_run(run_dir):
     """
     if not os.path.isdir(run_dir):
         raise RunError(f"Run folder {run_dir} does not exist.")
-    summary = read_json(os.path.join(run_dir, "summary.json"))
-    eval_path = os.path.join(run_dir, "eval.json")
-    extra_path = os.path.join(run_dir, "report_extra.json")
+    summary = read_json(os.path.join(run_dir, SUMMARY_FILE))
+    eval_path = os.path.join(run_dir, EVAL_FILE)
+    extra_path = os.path.join(run_dir, REPORT_EXTRA_FILE)
     return {
         "dir": run_dir,
         "summary": summary,
-        "metrics": read_jsonl(os.path.join(run_dir, "metrics.jsonl")),
+        "metrics": read_jsonl(os.path.join(run_dir, METRICS_FILE)),
         "eval": read_json(eval_path) if os.path.isfile(eval_path) else None,
         "config": read_config(run_dir),
         "extra": read_json(extra_path) if os.path.isfile(extra_path) else {},
@@ -79,18 +82,19 @@ def run_metrics(run):
     (``run["measured"]``, ``inference.throughput``) when there is one, else the run's own
     in-training figure.
     """
-    summary, final = run["summary"], run["summary"].get("final") or {}
+    summary, final = run["summary"], run["summary"].get(FINAL) or {}
     measured = run.get("measured") or {}
+    # table column (spec.COLUMNS) -> the run's record it shows
     return {
-        "train_top1": final.get("train_top1"),
-        "best_val_top1": summary.get("best_val_top1"),
-        "best_val_top1_nb": summary.get("best_val_top1_nb"),
-        "final_val_top1": final.get("val_top1"),
-        "final_val_top1_nb": final.get("val_top1_nb"),
-        "final_val_top5": final.get("val_top5"),
-        "params": summary.get("params"),
-        "trainable_params": summary.get("trainable_params"),
-        "flops": run["extra"].get("flops"),
-        "throughput_img_s": measured.get("throughput_img_s", summary.get("throughput_img_s")),
-        "wall_time_s": summary.get("wall_time_s"),
+        "train_top1": final.get(TRAIN_TOP1),
+        "best_val_top1": summary.get(BEST_VAL_TOP1),
+        "best_val_top1_nb": summary.get(BEST_VAL_TOP1_NB),
+        "final_val_top1": final.get(VAL_TOP1),
+        "final_val_top1_nb": final.get(VAL_TOP1_NB),
+        "final_val_top5": final.get(VAL_TOP5),
+        "params": summary.get(PARAMS),
+        "trainable_params": summary.get(TRAINABLE_PARAMS),
+        "flops": run["extra"].get(FLOPS),
+        "throughput_img_s": measured.get("throughput_img_s", summary.get(THROUGHPUT_IMG_S)),
+        "wall_time_s": summary.get(WALL_TIME_S),
     }

@@ -11,6 +11,7 @@ import re
 import yaml
 
 from ..errors import UserError
+from ..run_layout import BEST_MODEL, FIGURE_CHECKPOINTS
 from ..suggest import closest
 from .notebook_log import load_notebook_log
 
@@ -34,8 +35,8 @@ SPEC_KEYS = {"title", "paper", "columns", "runs", "quick", "notebook_hardware", 
              "figures"}
 # Which weights draw the gallery / per-class accuracy, and how many images: the notebooks
 # 000/002 used best_model and 18 images; 004 its final network and 64 (8 x 8).
-FIGURES = {"checkpoint": ("best_model", "final_model", "latest"), "gallery_n": int, "gallery_cols": int}
-FIGURE_DEFAULTS = {"checkpoint": "best_model", "gallery_n": 18, "gallery_cols": 6}
+FIGURES = {"checkpoint": FIGURE_CHECKPOINTS, "gallery_n": int, "gallery_cols": int}
+FIGURE_DEFAULTS = {"checkpoint": BEST_MODEL, "gallery_n": 18, "gallery_cols": 6}
 RUN_KEYS = {"name", "label", "config", "role", "notebook", "notebook_log", "overrides"}
 NOTEBOOK_KEYS = set(COLUMNS) | {"per_class_acc"}
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")

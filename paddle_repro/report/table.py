@@ -12,6 +12,8 @@ from paddle_repro.report import stats
 from paddle_repro.report.flops import NOTE
 from paddle_repro.report.runs import read_json, run_metrics
 from paddle_repro.report.spec import COLUMNS
+from paddle_repro.run_layout import (BEST_MODEL, CHECKPOINT, CLASS_NAMES, FLOPS_NOT_COUNTED,
+                                     PER_CLASS_ACC, PER_CLASS_ACC_FILE, SEED)
 
 _ACC = {"train_top1", "best_val_top1", "best_val_top1_nb", "final_val_top1",
         "final_val_top1_nb", "final_val_top5"}
@@ -38,11 +40,11 @@ def build_table(spec, results):
         summ = {c: stats.mean_std(values[c]) for c in columns}
         rows.append({
             "name": run["name"], "label": run["label"], "role": run["role"], "n": len(loaded),
-            "seeds": [r["summary"].get("seed") for r in loaded],
+            "seeds": [r["summary"].get(SEED) for r in loaded],
             "values": values, "mean": {c: summ[c][0] for c in columns},
             "std": {c: summ[c][1] for c in columns}, "notebook": run.get("notebook") or {},
             "flops_not_counted": sorted({t for r in loaded
-                                         for t in (r.get("extra") or {}).get("flops_not_counted", [])}),
+                                         for t in (r.get("extra") or {}).get(FLOPS_NOT_COUNTED, [])}),
         })
     with_row = next(r for r in rows if r["role"] == "with")
     deltas, notebook_deltas = [], []
@@ -203,11 +205,11 @@ def render_per_class(spec, results):
             continue
         ours, weights = {}, set()
         for loaded in results.get(run["name"], []):
-            path = os.path.join(loaded["dir"], "per_class_acc.json")
+            path = os.path.join(loaded["dir"], PER_CLASS_ACC_FILE)
             if os.path.isfile(path):
                 data = read_json(path)
-                weights.add(str(data.get("checkpoint") or "best_model"))
-                for name, acc in zip(data["class_names"], data["per_class_acc"]):
+                weights.add(str(data.get(CHECKPOINT) or BEST_MODEL))
+                for name, acc in zip(data[CLASS_NAMES], data[PER_CLASS_ACC]):
                     ours.setdefault(name, []).append(acc)
         source = f" (ours from {', '.join(sorted(weights))})" if weights else ""
         out += ["", f"## Per-class accuracy: {run['label']}{source}", "",

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..host import host_facts
 
-matplotlib.use("Agg")  # files only; never needs a display (as engine/curves.py)
+matplotlib.use("Agg")  # files only; never needs a display (as curves.py)
 import matplotlib.pyplot as plt  # noqa: E402
 
 # Timed passes over each run's eval loader when a table measures its runs again

@@ -15,6 +15,8 @@ from paddle_repro.engine.run_folder import has_final_model
 from paddle_repro.report.runs import read_config, read_json
 from paddle_repro.errors import UserError
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
+from paddle_repro.run_layout import (BEST_MODEL, FINAL_MODEL, FINISHED, LATEST, SUMMARY_FILE,
+                                     WEIGHTS_SUFFIX)
 from paddle_repro.writable import cannot_write_reason, probe_folder
 
 
@@ -24,7 +26,8 @@ class ReproduceError(UserError, RuntimeError):
 
 def _trained_a_step(run_dir):
     return any(os.path.isfile(os.path.join(run_dir, name)) for name in
-               ("latest.pdparams", "final_model.pdparams", "best_model.pdparams", "summary.json"))
+               (LATEST + WEIGHTS_SUFFIX, FINAL_MODEL + WEIGHTS_SUFFIX, BEST_MODEL + WEIGHTS_SUFFIX,
+                SUMMARY_FILE))
 
 
 def run_state(run_dir, cfg, restart=False):
@@ -47,11 +50,11 @@ def run_state(run_dir, cfg, restart=False):
             f"{run_dir} holds a run of a different config (differs in: {', '.join(diff[:10])}). "
             "Pass --restart to retrain it from scratch with this config (its checkpoints are "
             "replaced), or another --output to keep it.")
-    summary_path = os.path.join(run_dir, "summary.json")
-    said_finished = os.path.isfile(summary_path) and read_json(summary_path).get("finished")
+    summary_path = os.path.join(run_dir, SUMMARY_FILE)
+    said_finished = os.path.isfile(summary_path) and read_json(summary_path).get(FINISHED)
     if said_finished and has_final_model(run_dir):
         return "finished"
-    if os.path.isfile(os.path.join(run_dir, "latest.pdparams")):
+    if os.path.isfile(os.path.join(run_dir, LATEST + WEIGHTS_SUFFIX)):
         return "resume"
     if said_finished:
         if restart:

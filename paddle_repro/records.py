@@ -1,13 +1,13 @@
 """Reading a run's record files back: ``metrics.jsonl`` and ``train_steps.jsonl``.
 
 ``engine/logger.py`` writes them; the trainer (curves, summary) and ``report/`` read them
-with ``read_jsonl``. Kept apart from the logger so report code reads records without
-importing VisualDL.
+with ``read_jsonl``. It lives outside ``engine`` (and apart from the logger) so that report
+code reads records without importing the training package or VisualDL.
 """
 import json
 import os
 
-from ..errors import UserError
+from .errors import UserError
 
 
 class RecordsError(UserError, ValueError):
