@@ -1,13 +1,15 @@
 """Predict images with an exported model through Paddle Inference:
 
     python tools/infer.py --model_dir run/inference --input cat.png [--topk 5] \
-        [--batch_size 16] [--output preds.json] [--threads 2] [--onednn] [--device gpu]
+        [--batch_size 16] [--output preds.json] [--threads 2] [--no-onednn] [--device gpu]
 
 ``--input`` is an image file, a folder of images, or a text file with one image path per
 line. Images go through the inference.yml transforms (the config's Eval transforms, as in
 tools/eval.py); prints the top-k classes and writes them as JSON (default
 <model_dir>/infer_results.json). The model folder, the images and the output file are all
-checked before anything is predicted. Logic in ``paddle_repro.deploy``.
+checked before anything is predicted. On CPU, oneDNN kernels run unless the export recorded
+them off for this model (inference.yml ``Predictor.onednn``); ``--no-onednn`` / ``--onednn``
+override that. A progress bar shows on a terminal. Logic in ``paddle_repro.deploy``.
 """
 import argparse
 import os
@@ -30,7 +32,12 @@ def parse(argv=None):
     parser.add_argument("--output", default=None, help="JSON file (default <model_dir>/infer_results.json)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="CPU math threads")
-    parser.add_argument("--onednn", action="store_true", help="use oneDNN kernels on CPU")
+    onednn = parser.add_mutually_exclusive_group()
+    onednn.add_argument("--onednn", dest="onednn", action="store_true",
+                        help="force oneDNN kernels on CPU (default: inference.yml's Predictor.onednn)")
+    onednn.add_argument("--no-onednn", dest="onednn", action="store_false",
+                        help="plain CPU kernels, without oneDNN")
+    parser.set_defaults(onednn=None)  # None: the export's choice
     args = parser.parse_args(argv)
     if args.topk < 1 or args.batch_size < 1 or args.threads < 1:
         parser.error("--topk, --batch_size and --threads must be >= 1")
@@ -45,7 +52,8 @@ def main(argv=None):
         images = list_images(args.input)
         path = args.output or os.path.join(args.model_dir, "infer_results.json")
         check_output(path)
-        results = model.predict_files(images, args.topk, args.batch_size)
+        results = model.predict_files(images, args.topk, args.batch_size,
+                                      progress=sys.stderr.isatty())
         for res in results:
             print(res["image"])
             for rank, top in enumerate(res["topk"], 1):
