@@ -50,7 +50,7 @@ def _export(model, folder, name, shape):
     program = save_program(model, folder, shape)
     write_meta(folder, build_meta(name, "0" * 64, os.path.basename(program), shape, [],
                                   [str(i) for i in range(10)]))
-    return InferenceModel(str(folder))
+    return InferenceModel(str(folder), onednn=False)  # the plain kernels; oneDNN: test_onednn.py
 
 
 @pytest.mark.parametrize("name", _params())

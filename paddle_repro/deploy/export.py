@@ -4,6 +4,8 @@ Build ``Arch``, load ``Global.checkpoint`` strictly, trace it in eval mode with
 ``InputSpec [None, C, H, W]`` (``Global.image_shape``; any batch size) under the export
 formulation (``formulation.py``), save with ``paddle.jit.save`` and write ``inference.yml``
 (``meta.py``). The folder is ``Global.save_inference_dir`` (default ``<output_dir>/inference``).
+The saved program is run back once without and once with oneDNN; the second run decides
+``Predictor.onednn`` in inference.yml (``onednn.py``).
 
 Files are first written to a temporary folder beside the target and moved in only once the
 export succeeded, so a failed export (a full disk, a file-size limit) leaves an existing
@@ -30,6 +32,7 @@ from paddle_repro.run_layout import INFERENCE_DIR
 from paddle_repro.writable import cannot_write_reason
 
 from .errors import ExportError, InferenceModelError
+from . import onednn as onednn_choice
 from .files import PARAMS_FILE, PREFIX, PROGRAM_FILES, model_files, program_file
 from .formulation import export_formulation
 from .meta import build_meta, sha256_of, write_meta
@@ -39,6 +42,7 @@ from .target import cannot_write, check_room, check_target, check_writable, cut_
 # the saved program's logits may differ from dygraph's by float rounding only: tests/test_export.py
 # sees <= 1e-5 of the logits' scale for every model (CondConv's export formulation ~1e-6)
 VERIFY_RTOL = 1e-3
+ONEDNN_MODES = ("auto", "on", "off")
 NATIVE_SIZE = {"cifar10": 32, "cifar100": 32, "synthetic": 32}  # stored image side of the data sets
 
 
@@ -94,7 +98,7 @@ def _verify(tmp, probe, reference, folder):
             float rounding: ``VERIFY_RTOL`` of the logits' scale); ``folder`` stays as it was.
     """
     try:
-        got = InferenceModel(tmp).logits(probe)
+        got = InferenceModel(tmp, onednn=False).logits(probe)
     except InferenceModelError as err:
         raise cut_short(tmp, folder, f"the exported files do not load back ({err})") from None
     diff = float(np.max(np.abs(got - reference)))
@@ -103,6 +107,44 @@ def _verify(tmp, probe, reference, folder):
         raise cut_short(tmp, folder, f"the exported program's logits differ from the trained "
                                       f"model's by {diff:.3g} (allowed {VERIFY_RTOL * scale:.3g})")
     return diff
+
+
+def choose_onednn(folder, name, probe, reference, mode="auto"):
+    """The ``Predictor`` section of inference.yml: oneDNN on or off for this model, and why.
+
+    Args:
+        folder: the exported files (program, weights, inference.yml).
+        name: registry name (``onednn.KNOWN_OFF``).
+        probe: float32 [N, C, H, W] inputs; ``reference``: the dygraph model's logits of them.
+        mode: ``"auto"`` (on when the oneDNN predictor runs ``probe`` and ``probe[:1]`` -- a
+            batch of one may take other kernels -- within ``onednn.RTOL`` of ``reference``),
+            ``"on"`` or ``"off"`` (recorded as asked, not checked).
+
+    Returns:
+        dict for ``build_meta(predictor=...)``. Never raises for a oneDNN failure: that is
+        recorded as off with its reason, since the plain predictor was verified already.
+    """
+    version = f"Paddle {paddle.__version__}"
+    if mode in ("on", "off"):
+        return onednn_choice.predictor_section(mode == "on", f"{mode} as asked at export, not checked")
+    if name in onednn_choice.KNOWN_OFF:
+        return onednn_choice.predictor_section(False, onednn_choice.KNOWN_OFF[name])
+    try:
+        model = InferenceModel(folder, onednn=True)
+        errors = [onednn_choice.relative_error(model.logits(x), ref)
+                  for x, ref in ((probe, reference), (probe[:1], reference[:1]))]
+    except Exception as err:  # noqa: BLE001  Paddle's C++ errors arrive as assorted types
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:200]
+        return onednn_choice.predictor_section(False, f"off: the oneDNN predictor failed on "
+                                                      f"{version} ({first})")
+    worst = max(errors)
+    if not worst <= onednn_choice.RTOL:
+        return onednn_choice.predictor_section(False, (
+            f"off: oneDNN logits differ from the dygraph model's by {worst:.2g} of their scale "
+            f"on {version} (allowed {onednn_choice.RTOL:g})"))
+    return onednn_choice.predictor_section(True, (
+        f"on: oneDNN logits equal the dygraph model's within {worst:.1e} of their scale "
+        f"on {version}"))
 
 
 def _move_in(tmp, folder):
@@ -131,22 +173,26 @@ def preprocess_imports(cfg):
     return list(imports) if imports and used - set(TABLE.builtin()) else None
 
 
-def export_model(cfg, verify=True):
+def export_model(cfg, verify=True, onednn="auto"):
     """Exports ``Global.checkpoint`` of ``cfg``'s Arch (see module doc).
 
     Args:
         cfg: a resolved config (``paddle_repro.config.load_config``).
         verify: run the saved program once with Paddle Inference at batch 2 and compare its
-            logits with the dygraph model's.
+            logits with the dygraph model's (and choose oneDNN, ``choose_onednn``).
+        onednn: ``"auto"`` (decided by that run), ``"on"`` or ``"off"``; without ``verify``,
+            ``"auto"`` records the default (``onednn.default_for``) unchecked.
 
     Returns:
         dict: ``folder``, ``files`` (paths written), ``image_shape``, ``max_abs_diff`` (None
-        unless verified).
+        unless verified), ``name``, ``predictor`` (inference.yml's Predictor section).
 
     Raises:
         ExportError, WeightsError (checkpoint of another architecture), ConfigError.
     """
     g = cfg["Global"]
+    if onednn not in ONEDNN_MODES:
+        raise ExportError(f"onednn must be one of {', '.join(ONEDNN_MODES)}, got {onednn!r}.")
     if not g.get("checkpoint"):
         raise ConfigError("tools/export_model.py needs weights: add "
                           "-o Global.checkpoint=<run>/best_model.pdparams.")
@@ -181,13 +227,23 @@ def export_model(cfg, verify=True):
             raise cut_short(tmp, folder, f"{PARAMS_FILE} came out {written} bytes long, less than "
                                           f"the {need} bytes of the weights")
         names = class_names_for(cfg, checkpoint, reference.shape[1])
-        write_meta(tmp, build_meta(name, digest, os.path.basename(program), image_shape,
-                                   cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]],
-                                   preprocess_imports(cfg),
-                                   params_sha256=sha256_of(os.path.join(tmp, PARAMS_FILE))))
+        params_digest = sha256_of(os.path.join(tmp, PARAMS_FILE))
+
+        def meta(predictor):
+            return build_meta(name, digest, os.path.basename(program), image_shape,
+                              cfg["DataLoader"]["Eval"]["transforms"], names[:reference.shape[1]],
+                              preprocess_imports(cfg), params_sha256=params_digest,
+                              predictor=predictor)
+        on, note = onednn_choice.default_for(name)
+        predictor = onednn_choice.predictor_section(on, "not checked at export (verify off): "
+                                                        + ("on" if on else note))
+        write_meta(tmp, meta(predictor))
         diff = None
         if verify:
             diff = _verify(tmp, probe, reference, folder)
+        if verify or onednn != "auto":
+            predictor = choose_onednn(tmp, name, probe, reference, onednn)
+            write_meta(tmp, meta(predictor))
         _move_in(tmp, folder)
     except OSError as err:
         if cannot_write_reason(err) is None:
@@ -197,4 +253,4 @@ def export_model(cfg, verify=True):
         if tmp:
             shutil.rmtree(tmp, ignore_errors=True)
     return {"folder": folder, "files": model_files(folder), "image_shape": list(image_shape),
-            "max_abs_diff": diff, "name": name}
+            "max_abs_diff": diff, "name": name, "predictor": predictor}

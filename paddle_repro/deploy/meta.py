@@ -7,6 +7,7 @@ PaddleClas's deploy convention, reduced to this suite::
     PreProcess: {image_shape: [C, H, W], transforms: <DataLoader.Eval.transforms>,
                  custom_imports: [module, ...]}     # only when a transform needs one
     PostProcess: {class_names: [...]}
+    Predictor:  {onednn: true|false, onednn_note: <why>}   # exports since oneDNN became the default
 
 ``params_sha256`` lets ``tools/infer.py`` refuse a missing, truncated or replaced weights
 file before it predicts: Paddle Inference runs a program without its ``.pdiparams`` on
@@ -18,6 +19,8 @@ The program is self-contained: Paddle Inference runs the traced operators, so a 
 user's module registered needs nothing of that module. Only a transform the module
 registered does: then ``PreProcess.custom_imports`` names the config's ``custom_imports``,
 which the predictor imports before building the transforms.
+``Predictor.onednn`` is the export's choice of oneDNN kernels for the CPU predictor
+(``onednn.py``); a folder exported before it was recorded gets the default, on.
 """
 import hashlib
 import os
@@ -38,18 +41,21 @@ def sha256_of(path, chunk=1 << 20):
 
 
 def build_meta(name, checkpoint_sha256, program, image_shape, transforms, class_names,
-               custom_imports=None, params_sha256=None):
-    """The inference.yml dict (see module doc); ``custom_imports`` and ``params_sha256`` only
-    when given."""
+               custom_imports=None, params_sha256=None, predictor=None):
+    """The inference.yml dict (see module doc); ``custom_imports``, ``params_sha256`` and
+    ``predictor`` (the ``Predictor`` section, ``onednn.predictor_section``) only when given."""
     model = {"name": name, "checkpoint_sha256": checkpoint_sha256, "program": program}
     if params_sha256:
         model["params_sha256"] = params_sha256
     pre = {"image_shape": [int(v) for v in image_shape], "transforms": list(transforms)}
     if custom_imports:
         pre["custom_imports"] = list(custom_imports)
-    return {"Model": model,
+    meta = {"Model": model,
             "PreProcess": pre,
             "PostProcess": {"class_names": [str(n) for n in class_names]}}
+    if predictor:
+        meta["Predictor"] = dict(predictor)
+    return meta
 
 
 def write_meta(folder, meta):

@@ -58,7 +58,7 @@ def convert(folder, opset=OPSET, timeout=600):
         raise ExportError(f"paddle2onnx could not convert {name} ({os.path.basename(program)}, opset "
                           f"{opset}): {_last_error_line(proc.stderr + proc.stdout)}. The Paddle "
                           "export in this folder is unaffected; use it with tools/infer.py.")
-    paddle_model = InferenceModel(folder)
+    paddle_model = InferenceModel(folder, onednn=False)  # the plain kernels: the reference
     try:
         session = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
         diff = 0.0

@@ -10,6 +10,9 @@ The folder is checked before a predictor exists: Paddle Inference runs a program
 fails on an empty or truncated one with a C++ traceback; here each is one
 ``InferenceModelError`` naming the file (``check_params``). ``inference.pdiparams`` is raw
 tensors read by Paddle's C++ loader, not a pickle: nothing in it can run.
+
+On CPU the predictor uses oneDNN unless the folder's ``inference.yml`` recorded it off at
+export or the caller says otherwise (``onednn.py``).
 """
 import logging
 import os
@@ -17,11 +20,13 @@ import os
 import numpy as np
 import paddle
 import paddle.inference as paddle_infer
+from tqdm import tqdm
 
 from paddle_repro.custom_imports import import_custom_modules
 from paddle_repro.data.transforms import build_transforms
 from paddle_repro.inference.images import PredictError, load_image as read
 
+from . import onednn as onednn_choice
 from .errors import InferenceModelError
 from .files import META_FILE, PARAMS_FILE, program_file
 from .meta import read_meta, sha256_of
@@ -75,10 +80,7 @@ def _config(folder, device, threads, onednn):
     else:
         config.disable_gpu()
         config.set_cpu_math_library_num_threads(int(threads))
-        if onednn:
-            (getattr(config, "enable_onednn", None) or config.enable_mkldnn)()
-        else:
-            (getattr(config, "disable_onednn", None) or config.disable_mkldnn)()
+        onednn_choice.configure(config, onednn)
     config.disable_glog_info()
     return config
 
@@ -90,16 +92,26 @@ class InferenceModel:
         folder: written by ``tools/export_model.py`` (program, inference.pdiparams, inference.yml).
         device: ``"cpu"`` or ``"gpu"``.
         threads: CPU math threads.
-        onednn: use oneDNN (MKL-DNN) kernels on CPU.
+        onednn: oneDNN (MKL-DNN) kernels on CPU: True / False, or None for the choice
+            inference.yml recorded at export (on for a folder exported before it was).
+
+    Attributes:
+        onednn: whether this predictor runs oneDNN (always False on GPU).
+        onednn_note: why (the export's note, or that the caller chose).
     """
 
-    def __init__(self, folder, device="cpu", threads=1, onednn=False):
+    def __init__(self, folder, device="cpu", threads=1, onednn=None):
         self.folder = folder
         self.meta = read_meta(folder)
         check_params(folder, self.meta)
         self.image_shape = list(self.meta["PreProcess"]["image_shape"])
         self.class_names = list(self.meta["PostProcess"]["class_names"])
-        config = _config(folder, device, threads, onednn)
+        if onednn is None:
+            self.onednn, self.onednn_note = onednn_choice.recorded(self.meta, folder)
+        else:
+            self.onednn, self.onednn_note = bool(onednn), "set by the caller"
+        self.onednn = self.onednn and device != "gpu"
+        config = _config(folder, device, threads, self.onednn)
         try:
             self.predictor = paddle_infer.create_predictor(config)
         except (RuntimeError, ValueError, OSError) as err:  # Paddle's C++ errors arrive as these
@@ -138,13 +150,25 @@ class InferenceModel:
             self._transform = build_transforms(self.meta["PreProcess"]["transforms"])
         return np.asarray(self._transform(image), dtype="float32")
 
-    def predict_files(self, paths, topk=5, batch_size=16):
+    def predict_files(self, paths, topk=5, batch_size=16, progress=False):
         """Top-k classes of image files, ``batch_size`` images per predictor run.
+
+        Images are read and preprocessed one batch at a time, so memory holds one batch of
+        float32 [batch_size, C, H, W], not the whole folder. Each image's result does not
+        depend on ``batch_size`` (tests/test_onednn.py).
+
+        Args:
+            paths: image files.
+            topk: classes per image.
+            batch_size: images per predictor run.
+            progress: show a tqdm bar over the images (the caller decides: tools/infer.py
+                shows it on a terminal only).
 
         Returns:
             list of ``{"image": path, "topk": [{"class_id", "class_name", "prob"}, ...]}``.
         """
         results = []
+        bar = tqdm(total=len(paths), unit="img", desc="infer", disable=not progress, leave=False)
         for start in range(0, len(paths), batch_size):
             chunk = paths[start:start + batch_size]
             batch = np.stack([self.preprocess(load_image(p)) for p in chunk])
@@ -157,4 +181,6 @@ class InferenceModel:
                     {"class_id": int(i), "prob": float(p[i]),
                      "class_name": self.class_names[i] if i < len(self.class_names) else f"class {i}"}
                     for i in order]})
+            bar.update(len(chunk))
+        bar.close()
         return results
