@@ -88,7 +88,7 @@ DATALOADER = {
 
 METRIC = {
     "topk": Field((list,), [1, 5], "Top-k accuracies to report."),
-    # How the notebook computed its val numbers (engine/notebook_metrics.py): recorded as
+    # How the notebook computed its val numbers (builders/notebook_metrics.py): recorded as
     # val_*_nb beside the true per-sample metrics; null = record none.
     "notebook_val": Field((str, NONE), None, "batch_mean (000/002: mean of batch accuracies, "
                           "sum of batch-mean losses / n * batch) | paddle_model (003: "

@@ -9,7 +9,7 @@ scalars in ``vdl/vdlrecords.train.log``:
   top-5 and lr per step; the top-k are of that one batch, in train mode).
 - ``train/top1``, ``val/loss``, ``val/top1``, ``val/top5`` and ``epoch/train_loss``,
   ``epoch/lr``: x = epoch (1-based); with ``Metric.notebook_val`` also ``val_nb/top1``,
-  ``val_nb/loss``, ``val_nb/top5`` (the notebook's definitions, engine/notebook_metrics.py).
+  ``val_nb/loss``, ``val_nb/top5`` (the notebook's definitions, builders/notebook_metrics.py).
 
 On resume, records past the checkpoint are dropped from the JSON-lines files so they read
 as one uninterrupted run; VisualDL appends to the same file from the restored step (its

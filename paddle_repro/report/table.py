@@ -133,7 +133,7 @@ def render_markdown(spec, table, header_lines=()):
             "loader in eval mode, data loading included (the notebooks' throughput)."]
     if any(c.endswith("_nb") for c in cols):
         out.append("(notebook def.) = val accuracy computed the notebook's way (Metric.notebook_val, "
-                   "engine/notebook_metrics.py), the like-for-like column for the notebook's "
+                   "builders/notebook_metrics.py), the like-for-like column for the notebook's "
                    "number; the column without it is the true top-1 (hits / images). best = the "
                    "epoch saved as best_model, chosen by Metric.best_by.")
     out.append("")
