@@ -1,9 +1,12 @@
-"""Runs survive an upgrade of the suite (issue 26 item 2): a config written before a key
+"""Runs survive an upgrade of the suite (issue 26 items 1 and 2): a config written before a key
 existed compares as if it held that key's default ("absent = default"), on resume and in
 reproduce's finished-run check; the keys that cannot change a recipe are one list."""
 import yaml
 
+from paddle_repro.builders.lr_schedules import LR_SCHEDULE
+from paddle_repro.builders.optimizers import OPTIMIZER
 from paddle_repro.config import RECIPE_NEUTRAL_KEYS, dump_config, flatten_config, with_defaults
+from paddle_repro.config_fields import Field
 from paddle_repro.engine import checkpoint
 from paddle_repro.engine.resume_check import MAY_CHANGE
 from paddle_repro.engine.trainer import train
@@ -70,4 +73,36 @@ def test_a_finished_table_run_is_still_finished_after_an_upgrade(tmp_path):
     run_dir = tmp_path / "run"
     dump_config(_older_version(cfg), run_dir / "config.yaml")  # as the older version wrote it
     assert "update_freq" not in (run_dir / "config.yaml").read_text()
+    assert run_state(str(run_dir), cfg) == "finished"
+
+
+def _flat_form(cfg):
+    """``cfg`` as versions before name-chosen sections wrote it: every optimizer's and every
+    schedule's keys, and Loss.smoothing whatever the loss."""
+    old = yaml.safe_load(yaml.safe_dump(cfg))
+    for choice, section in ((OPTIMIZER, old["Optimizer"]), (LR_SCHEDULE, old["Optimizer"]["lr"])):
+        for key, field in choice.all_keys().items():
+            if isinstance(field, Field):
+                section.setdefault(key, field.default)
+    old["Loss"].setdefault("smoothing", 0.1)
+    return old
+
+
+def test_a_run_written_before_sections_were_per_builder_resumes_and_is_finished(tmp_path, monkeypatch):
+    cfg = tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2"])
+    assert "patience" not in cfg["Optimizer"]["lr"]  # today's form: multistep's keys only
+    train(cfg, stop_after_epoch=1)
+    real_load = checkpoint.load
+
+    def load_as_written_in_the_flat_form(prefix):
+        ck = real_load(prefix)
+        ck["state"]["config"] = _flat_form(ck["state"]["config"])
+        return ck
+
+    monkeypatch.setattr(checkpoint, "load", load_as_written_in_the_flat_form)
+    summary = train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2", "Global.resume=auto"]))
+    assert summary["finished"] and summary["epochs_completed"] == 2
+    run_dir = tmp_path / "run"
+    dump_config(_flat_form(cfg), run_dir / "config.yaml")
+    assert "patience" in (run_dir / "config.yaml").read_text()
     assert run_state(str(run_dir), cfg) == "finished"
