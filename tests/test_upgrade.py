@@ -8,7 +8,7 @@ from paddle_repro.builders.optimizers import OPTIMIZER
 from paddle_repro.config import RECIPE_NEUTRAL_KEYS, dump_config, flatten_config, with_defaults
 from paddle_repro.config_fields import Field
 from paddle_repro.engine import checkpoint
-from paddle_repro.engine.resume_check import MAY_CHANGE
+from paddle_repro.engine.resume_check import MAY_CHANGE, check_resume_config
 from paddle_repro.engine.trainer import train
 from paddle_repro.reproduce.plan import run_state
 from paddle_repro.reproduce.recipe import config_diff, recipe_hash
@@ -106,3 +106,13 @@ def test_a_run_written_before_sections_were_per_builder_resumes_and_is_finished(
     dump_config(_flat_form(cfg), run_dir / "config.yaml")
     assert "patience" in (run_dir / "config.yaml").read_text()
     assert run_state(str(run_dir), cfg) == "finished"
+
+
+def test_a_longer_resume_of_a_schedule_without_cosine_keys_is_accepted(tmp_path, caplog):
+    """check_resume_config reads T_max only when the schedule is cosine (a multistep section
+    no longer holds it)."""
+    saved = tiny_cfg(tmp_path)
+    longer = tiny_cfg(tmp_path, overrides=["Global.epochs=3"])
+    assert "T_max" not in longer["Optimizer"]["lr"]
+    changes = check_resume_config(saved, longer, "run/latest", epochs_done=1)
+    assert [k for k, _, _ in changes] == ["Global.epochs"]

@@ -68,7 +68,7 @@ def check_resume_config(saved, new, prefix, epochs_done):
             log.info(f"Resume: {key} changed from {_show(old)} to {_show(now)} (applied)")
     lr = new["Optimizer"]["lr"]
     if any(k == "Global.epochs" for k, _, _ in changes) and (
-            lr["T_max"] == "auto" and lr["name"] == "cosine" or lr["warmup_epochs"]):
+            lr["name"] == "cosine" and lr["T_max"] == "auto" or lr["warmup_epochs"]):
         log.warning("Resume: the LR schedule's length follows Global.epochs (cosine T_max: auto "
                     "or warmup_epochs), so from here on its lr differs from a run that had "
                     f"{new['Global']['epochs']} epochs from the start.")
