@@ -20,6 +20,7 @@ from .builders.notebook_metrics import NOTEBOOK_VAL
 from .builders.optimizers import OPTIMIZER
 from .config_fields import NONE, NUM, REQUIRED, Choice, Field  # noqa: F401 - REQUIRED: config.py
 from .data.datasets import DATASET
+from .run_layout import VAL_TOP1, VAL_TOP1_EMA, VAL_TOP1_NB
 
 GLOBAL = {
     "output_dir": Field((str,), "output/run", "Folder for config.yaml, metrics, logs, checkpoints."),
@@ -95,10 +96,10 @@ METRIC = {
                           "paddle.Model.evaluate) | mean_of_batches (004: means of batch "
                           "accuracies and batch-mean losses) | counts (correct / total).",
                           (*NOTEBOOK_VAL, None)),
-    "best_by": Field((str,), "val_top1", "Record that picks best_model (strictly greater wins, "
+    "best_by": Field((str,), VAL_TOP1, "Record that picks best_model (strictly greater wins, "
                      "as the notebooks): val_top1 (true top-1) | val_top1_nb (the notebook's) | "
                      "val_top1_ema (the EMA weights, saved as best_model).",
-                     ("val_top1", "val_top1_nb", "val_top1_ema")),
+                     (VAL_TOP1, VAL_TOP1_NB, VAL_TOP1_EMA)),
 }
 
 EMA = {

@@ -25,8 +25,9 @@ from paddle.optimizer import lr as lr_sched
 
 from ..config_fields import NUM, Choice, Entry, Field
 from ..errors import ConfigError
+from ..run_layout import TRAIN_LOSS, VAL_LOSS, VAL_TOP1
 
-PLATEAU_METRICS = ("train_loss", "val_loss", "val_top1")
+PLATEAU_METRICS = (TRAIN_LOSS, VAL_LOSS, VAL_TOP1)  # epoch records ReduceOnPlateau can be fed
 
 
 def _cfg_error(msg):

@@ -19,25 +19,27 @@ summary.json and VisualDL (``val_nb/*``).
 * ``counts``: ``correct / total`` over the loader (= the true top-1), no loss. Kept for
   configs written before 004's ``utils.train`` was known.
 """
+from ..run_layout import VAL_LOSS_NB, VAL_TOP1_NB, VAL_TOP5_NB
+
 
 
 def _batch_mean(res):
-    return {"val_top1_nb": res["batch_top1_sum"] / res["batches"],
-            "val_loss_nb": res["batch_loss_sum"] / res["n"] * res["max_batch"]}
+    return {VAL_TOP1_NB: res["batch_top1_sum"] / res["batches"],
+            VAL_LOSS_NB: res["batch_loss_sum"] / res["n"] * res["max_batch"]}
 
 
 def _paddle_model(res):
-    return {"val_top1_nb": res["top1"], "val_top5_nb": res["top5"],
-            "val_loss_nb": res["last_batch_loss"]}
+    return {VAL_TOP1_NB: res["top1"], VAL_TOP5_NB: res["top5"],
+            VAL_LOSS_NB: res["last_batch_loss"]}
 
 
 def _mean_of_batches(res):
-    return {"val_top1_nb": res["batch_top1_sum"] / res["batches"],
-            "val_loss_nb": res["batch_loss_sum"] / res["batches"]}
+    return {VAL_TOP1_NB: res["batch_top1_sum"] / res["batches"],
+            VAL_LOSS_NB: res["batch_loss_sum"] / res["batches"]}
 
 
 def _counts(res):
-    return {"val_top1_nb": res["top1"]}
+    return {VAL_TOP1_NB: res["top1"]}
 
 
 NOTEBOOK_VAL = {
