@@ -56,6 +56,7 @@ def plot_overlay(groups, labels, path, notebook_logs=None):
     axes = {"loss": ax_loss, "acc": ax_acc}
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     losses = []
+    one_log = sum(log is not None for log in notebook_logs) == 1  # then "notebook" says it all
     for i, (runs, label, log) in enumerate(zip(groups, labels, notebook_logs)):
         color = colors[i % len(colors)]
         seeds = f" ({len(runs)} seeds, band: min-max)" if len(runs) > 1 else ""
@@ -64,7 +65,8 @@ def plot_overlay(groups, labels, path, notebook_logs=None):
             drawn = _draw_seeds(axes[panel], runs, key, style, color, f"{label} {what}{seeds}",
                                 notebook_def=log is not None)
             if log:
-                theirs = _draw_notebook(axes[panel], log, key, style, f"notebook: {label} {what}")
+                name = "notebook's log" if one_log else f"notebook: {label}"
+                theirs = _draw_notebook(axes[panel], log, key, style, f"{name} {what}")
                 drawn += theirs
             if panel == "loss":
                 losses += drawn
