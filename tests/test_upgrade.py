@@ -52,18 +52,24 @@ def test_one_list_of_keys_that_cannot_change_a_recipe(tmp_path):
     assert recipe_hash(tiny_cfg(tmp_path, overrides=["Global.epochs=2"])) != recipe_hash(cfg)
 
 
-def test_a_run_written_before_the_last_rounds_keys_resumes(tmp_path, monkeypatch):
+def _resume_with_saved_config_as(tmp_path, monkeypatch, rewrite):
+    """Trains 1 of 2 epochs, then resumes with the checkpoint's config as ``rewrite`` makes it
+    (what an older version would have saved); returns the resumed run's summary."""
     cfg = tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2"])
     train(cfg, stop_after_epoch=1)
     real_load = checkpoint.load
 
-    def load_as_written_by_an_older_version(prefix):
+    def load_as_an_older_version_wrote_it(prefix):
         ck = real_load(prefix)
-        ck["state"]["config"] = _older_version(ck["state"]["config"])
+        ck["state"]["config"] = rewrite(ck["state"]["config"])
         return ck
 
-    monkeypatch.setattr(checkpoint, "load", load_as_written_by_an_older_version)
-    summary = train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2", "Global.resume=auto"]))
+    monkeypatch.setattr(checkpoint, "load", load_as_an_older_version_wrote_it)
+    return train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2", "Global.resume=auto"]))
+
+
+def test_a_run_written_before_the_last_rounds_keys_resumes(tmp_path, monkeypatch):
+    summary = _resume_with_saved_config_as(tmp_path, monkeypatch, _older_version)
     assert summary["finished"] and summary["epochs_completed"] == 2
 
 
@@ -91,16 +97,7 @@ def _flat_form(cfg):
 def test_a_run_written_before_sections_were_per_builder_resumes_and_is_finished(tmp_path, monkeypatch):
     cfg = tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2"])
     assert "patience" not in cfg["Optimizer"]["lr"]  # today's form: multistep's keys only
-    train(cfg, stop_after_epoch=1)
-    real_load = checkpoint.load
-
-    def load_as_written_in_the_flat_form(prefix):
-        ck = real_load(prefix)
-        ck["state"]["config"] = _flat_form(ck["state"]["config"])
-        return ck
-
-    monkeypatch.setattr(checkpoint, "load", load_as_written_in_the_flat_form)
-    summary = train(tiny_cfg(tmp_path, "run", QUICK + ["Global.epochs=2", "Global.resume=auto"]))
+    summary = _resume_with_saved_config_as(tmp_path, monkeypatch, _flat_form)
     assert summary["finished"] and summary["epochs_completed"] == 2
     run_dir = tmp_path / "run"
     dump_config(_flat_form(cfg), run_dir / "config.yaml")
