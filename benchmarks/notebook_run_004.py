@@ -110,7 +110,7 @@ def write_metrics(path, rows):
     os.replace(tmp, path)
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="CIFAR-10 python tarball")
     parser.add_argument("--seed", type=int, required=True)
@@ -118,7 +118,7 @@ def main():
     parser.add_argument("--output", required=True, help="run folder (resumed if it has a checkpoint)")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N train and test images (a smoke test)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(1)
     os.makedirs(args.output, exist_ok=True)
     ckpt_path = os.path.join(args.output, CHECKPOINT)
