@@ -102,3 +102,14 @@ def test_a_run_records_its_machine(tmp_path):
     summary = train(tiny_cfg(tmp_path, "run", ["Global.throughput=false"], train_size=16, test_size=8))
     assert set(summary["machine"]) == {"cpu", "logical_cpus", "omp_num_threads"}
     assert summary["machine"]["logical_cpus"] == os.cpu_count()
+
+
+def test_training_time_counts_every_session_of_a_resumed_run():
+    """A resumed run's ``wall_time_s`` is its last session's; the header sums ``train_time_s``
+    (its epochs, every session) and says which it used when old summaries lack it."""
+    from paddle_repro.report.machine import training_time
+    resumed = {"wall_time_s": 2131.9, "train_time_s": 10962.2}
+    text = training_time([resumed, {"wall_time_s": 2144.0, "train_time_s": 10956.0}])
+    assert text == "training time summed over runs, every epoch of every session: 21918 s"
+    old = training_time([resumed, {"wall_time_s": 2144.0}])
+    assert "4276 s, of each run's last session only" in old

@@ -124,6 +124,10 @@ def test_resume_is_bit_identical(tmp_path):
     steps = [r.id for r in LogReader(file_path=str(tmp_path / "part" / "vdl" / "vdlrecords.train.log"))
              .get_data("scalar", "train/loss")]
     assert steps == [1, 2, 3, 4]  # the VisualDL step count continued from the checkpoint
+    # the summary's train_time_s covers both sessions; wall_time_s is the second one's only
+    epochs = [json.loads(x)["epoch_time_s"] for x in (tmp_path / "part" / "metrics.jsonl").read_text().splitlines()]
+    assert len(epochs) == 2 and min(epochs) > 0
+    assert resumed["train_time_s"] == pytest.approx(sum(epochs))
 
 
 def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path, tiny_model, monkeypatch):

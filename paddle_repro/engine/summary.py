@@ -23,10 +23,11 @@ from ..host import host_facts
 from ..models import count_params
 from ..records import read_jsonl
 from ..run_layout import (BEST_BY, BEST_EPOCH, BEST_PREFIX, BEST_VAL_TOP1, BEST_VALUE, DEVICE, EPOCH,
-                          FINAL, FINISHED, MACHINE, METRICS_FILE, PARAMS, SEED, SUMMARY_FILE,
-                          THROUGHPUT_IMG_S, TRAIN_LOSS, TRAIN_TOP1, TRAINABLE_PARAMS, VAL_LOSS,
-                          VAL_LOSS_EMA, VAL_LOSS_NB, VAL_TOP1, VAL_TOP1_EMA, VAL_TOP1_NB, VAL_TOP5,
-                          VAL_TOP5_EMA, VAL_TOP5_NB, VERSIONS, WALL_TIME_S)
+                          EPOCH_TIME_S, FINAL, FINISHED, MACHINE, METRICS_FILE, PARAMS, SEED,
+                          SUMMARY_FILE, THROUGHPUT_IMG_S, TRAIN_LOSS, TRAIN_TIME_S, TRAIN_TOP1,
+                          TRAINABLE_PARAMS, VAL_LOSS, VAL_LOSS_EMA, VAL_LOSS_NB, VAL_TOP1,
+                          VAL_TOP1_EMA, VAL_TOP1_NB, VAL_TOP5, VAL_TOP5_EMA, VAL_TOP5_NB, VERSIONS,
+                          WALL_TIME_S)
 
 # The val numbers of ``final``, in the order summary.json lists them.
 _VAL_KEYS = (VAL_LOSS, VAL_TOP1, VAL_TOP5, VAL_TOP1_NB, VAL_TOP5_NB, VAL_LOSS_NB,
@@ -68,7 +69,8 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
     Args:
         run: the run's built objects (``engine.run.Run``); state: its ``TrainState``.
         finished: True when every configured epoch completed.
-        wall_time_s: seconds this process spent in ``train``.
+        wall_time_s: seconds this process spent in ``train`` (a resumed run's earlier
+            sessions are in ``train_time_s``, the sum of its epochs' times).
         throughput_fn: ``(model, loader) -> img/s`` or None to skip measuring.
     """
     cfg = run.cfg
@@ -97,6 +99,9 @@ def write_summary(run, state, finished, wall_time_s, throughput_fn=None):
                                "else ran then; tables measure again, alike for every run; not "
                                "the log's train_ips"),
         WALL_TIME_S: float(wall_time_s),
+        # a resumed run's processes each time only their own share; the epochs' own times add
+        # up to the whole run (train + eval of every epoch, whichever session ran it)
+        TRAIN_TIME_S: float(sum(row.get(EPOCH_TIME_S) or 0.0 for row in metrics)),
         DEVICE: run.device,
         "world_size": runtime.world_size(),
         VERSIONS: runtime.versions(),

@@ -9,7 +9,7 @@ recorded different values, the header says so and lists which run had which. Run
 than the ``machine`` record show this machine's CPU and threads, and the line says so.
 """
 from ..host import host_facts
-from ..run_layout import DEVICE, MACHINE, VERSIONS, WALL_TIME_S
+from ..run_layout import DEVICE, MACHINE, TRAIN_TIME_S, VERSIONS, WALL_TIME_S
 
 
 def _version(key):
@@ -105,7 +105,20 @@ def machine_lines(quick, spec, wall_s, summaries, names):
         lines.append(f"**QUICK RUN -- not {short_of}**: overrides "
                      + ", ".join(f"`{o}`" for o in spec["quick"]) + ".")
     lines += measured_on(summaries, names)
-    train_s = sum(s.get(WALL_TIME_S) or 0.0 for s in summaries)
-    lines.append(f"Wall time of this command: {wall_s:.0f} s (training wall time summed over "
-                 f"runs, including earlier sessions: {train_s:.0f} s).")
+    lines.append(f"Wall time of this command: {wall_s:.0f} s ({training_time(summaries)}).")
     return lines
+
+
+def training_time(summaries):
+    """The runs' training time, summed, and what it covers.
+
+    ``train_time_s`` (the run's epochs, every session of a resumed run) where every summary
+    has it; summaries written before it existed have only ``wall_time_s``, which is the last
+    session's share of a resumed run, and the text says so.
+    """
+    if all(TRAIN_TIME_S in s for s in summaries):
+        total = sum(s[TRAIN_TIME_S] or 0.0 for s in summaries)
+        return f"training time summed over runs, every epoch of every session: {total:.0f} s"
+    total = sum(s.get(WALL_TIME_S) or 0.0 for s in summaries)
+    return (f"training wall time summed over runs: {total:.0f} s, of each run's last session "
+            "only (runs written before summary.json recorded train_time_s)")
