@@ -158,8 +158,9 @@ def profile(name, folder, args):
             f"x = np.load({os.path.join(folder, 'x.npy')!r}); "
             f"[run(x) for _ in range({args.calls})]; del pred, run")
     env = dict(os.environ, **{v: str(args.threads) for v in harness.THREAD_VARS})
+    # cwd: Paddle also writes a binary profile.log into the working directory
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
-                          timeout=900)
+                          timeout=900, cwd=folder)
     text = done.stdout + done.stderr
     return text
 
