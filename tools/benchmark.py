@@ -3,9 +3,12 @@
     python tools/benchmark.py [--quick] [--threads N] [--only layers,models,pipeline,threads,mkl]
                               [--workers 0,2] [--write-docs] [--json out.json]
     python tools/benchmark.py --peers [--threads 2] [--rounds 3] [--nets ...] [--to-static]
+    python tools/benchmark.py --deploy-peers [bench_deploy_peers.py's options]
 
 ``--peers``: only the comparison with the same networks in PyTorch (benchmarks/bench_peers.py;
-needs ``pip install torch``, which nothing else uses).
+needs ``pip install torch``, which nothing else uses). ``--deploy-peers``: only the deployment
+table, the exported predictor (plain and oneDNN) against PyTorch eager, TorchScript and ONNX
+Runtime (benchmarks/bench_deploy_peers.py, which takes every option after the flag).
 
 Threads are fixed before Paddle is imported. ``--write-docs`` puts the tables, the exact
 command and the environment into benchmarks/RESULTS.md between its markers. Logic lives in
@@ -27,6 +30,10 @@ PARTS = ("layers", "models", "pipeline", "threads", "mkl")
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--deploy-peers"]:  # its own options (--models, --batches, --quick, ...)
+        import bench_deploy_peers
+        return bench_deploy_peers.main(argv[1:])
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small batches, few repeats")
     harness.add_machine_args(p)
@@ -37,10 +44,15 @@ def main(argv=None):
     p.add_argument("--json", help="also write all results to this JSON file")
     p.add_argument("--peers", action="store_true",
                    help="only: ours vs the same networks in PyTorch (fresh processes)")
+    p.add_argument("--deploy-peers", action="store_true",
+                   help="first argument only: the deployment peer table; the options after it go "
+                        "to benchmarks/bench_deploy_peers.py (see its --help)")
     p.add_argument("--rounds", type=int, default=3, help="--peers: alternating rounds")
     p.add_argument("--nets", help="--peers: subset of networks, comma-separated")
     p.add_argument("--to-static", action="store_true", help="--peers: also ours under to_static")
     args = p.parse_args(argv)
+    if args.deploy_peers:  # only reached when it was not the first argument
+        p.error("--deploy-peers must come first: tools/benchmark.py --deploy-peers [its options]")
     # The benchmark modules are imported where they are used: each part sets the thread
     # variables before Paddle's first import (benchmarks/harness.py), so none is imported earlier.
     if args.peers:  # its own children set threads; nothing here imports paddle
