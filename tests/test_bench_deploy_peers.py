@@ -52,3 +52,20 @@ def test_a_backend_with_other_outputs_stops_the_run(tmp_path):
     bad = _FakeWorker({"predictor": (reference * 1.01).tolist()})
     with pytest.raises(AssertionError, match="nothing was timed"):
         bench._check({"paddle": bad}, str(tmp_path), "m")
+
+
+def test_benchmark_tool_forwards_deploy_peers(monkeypatch):
+    """``tools/benchmark.py --deploy-peers ...`` hands the rest of the line to this script;
+    the flag anywhere else is an error, not silently the default benchmarks."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "benchmark_tool", Path(__file__).resolve().parents[1] / "tools" / "benchmark.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    seen = []
+    monkeypatch.setattr(bench, "main", lambda argv: seen.append(argv) or "table")
+    assert tool.main(["--deploy-peers", "--quick", "--models", "alexnet_bn"]) == "table"
+    assert seen == [["--quick", "--models", "alexnet_bn"]]
+    with pytest.raises(SystemExit) as exc:
+        tool.main(["--quick", "--deploy-peers"])
+    assert exc.value.code == 2 and seen == [["--quick", "--models", "alexnet_bn"]]
