@@ -4,6 +4,7 @@ import os
 import re
 
 import matplotlib.axes
+import matplotlib.figure
 import pytest
 
 from paddle_repro.report.notebook_log import (NotebookLogError, load_notebook_log,
@@ -114,3 +115,21 @@ def test_overlay_draws_the_notebook_curve_and_the_seed_band(tmp_path, monkeypatc
     assert len(notebook) == 4 and all(k["color"] == "black" for k in notebook)
     assert len(bands) == 4  # train/val loss and top-1, each with a 2-seed min-max band
     assert any("2 seeds" in str(k.get("label")) for k in drawn)
+
+
+def test_a_long_legend_goes_below_the_panels(tmp_path, monkeypatch):
+    """Six runs and the notebook: 14 entries would cover the curves inside a panel."""
+    legends, figure_legends = [], []
+    monkeypatch.setattr(matplotlib.axes.Axes, "legend",
+                        lambda self, *a, **k: legends.append(k))
+    real = matplotlib.figure.Figure.legend
+    monkeypatch.setattr(matplotlib.figure.Figure, "legend",
+                        lambda self, *a, **k: figure_legends.append(a) or real(self, *a, **k))
+    runs = [[_run(s, [(2.2, 0.18, 1.9, 0.30), (1.6, 0.38, 1.5, 0.44)])] for s in range(6)]
+    path = tmp_path / "curves.png"
+    plot_overlay(runs, [f"run {s}" for s in range(6)], str(path),
+                 notebook_logs=[load_notebook_log(LOG)] + [None] * 5)
+    assert legends == [] and len(figure_legends) == 1
+    assert len(figure_legends[0][0]) == 14  # 6 runs x train/val + the notebook's two
+    plot_overlay(runs[:1], ["run 0"], str(path), notebook_logs=[load_notebook_log(LOG)])
+    assert len(legends) == 2 and len(figure_legends) == 1  # short: one legend in each panel

@@ -13,6 +13,8 @@ from paddle_repro.report.curves import loss_needs_log_axis, style_epoch_axis  # 
 from paddle_repro.report.notebook_log import epoch_series  # noqa: E402
 from paddle_repro.run_layout import EPOCH, TRAIN_LOSS, TRAIN_TOP1, VAL_LOSS, VAL_TOP1  # noqa: E402
 
+PANEL_LEGEND_MAX = 8  # legend entries drawn inside each panel; more go below both panels
+LEGEND_COLUMNS = 3
 # (metrics key, panel, line style, legend word): train solid, val dashed, on both panels.
 _CURVES = ((TRAIN_LOSS, "loss", "-", "train"), (VAL_LOSS, "loss", "--", "val"),
            (TRAIN_TOP1, "acc", "-", "train"), (VAL_TOP1, "acc", "--", "val"))
@@ -77,9 +79,19 @@ def plot_overlay(groups, labels, path, notebook_logs=None):
         ax.set_title(title)
         ax.grid(alpha=0.3)
         style_epoch_axis(ax)
-        # handles long enough to show their dashes (at the default length, with the marker in
-        # the middle, dashed and solid handles looked alike)
-        ax.legend(fontsize=7, title="solid: train, dashed: val", title_fontsize=7, handlelength=4.5)
-    fig.tight_layout()
+    # handles long enough to show their dashes (at the default length, with the marker in the
+    # middle, dashed and solid handles looked alike)
+    legend = dict(fontsize=7, title="solid: train, dashed: val", title_fontsize=7, handlelength=4.5)
+    handles, names = ax_acc.get_legend_handles_labels()
+    if len(handles) <= PANEL_LEGEND_MAX:
+        for ax in (ax_loss, ax_acc):
+            ax.legend(**legend)
+        fig.tight_layout()
+    else:  # in a panel, a long legend hides the curves: one legend for both, below them
+        rows = -(-len(handles) // LEGEND_COLUMNS)
+        fig.set_size_inches(12, 4.5 + 0.17 * rows + 0.3)
+        below = (0.17 * rows + 0.3) / (4.5 + 0.17 * rows + 0.3)
+        fig.legend(handles, names, loc="lower center", ncol=LEGEND_COLUMNS, **legend)
+        fig.tight_layout(rect=(0, below, 1, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
