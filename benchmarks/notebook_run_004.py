@@ -29,10 +29,15 @@ Resumable: every epoch ends with ``checkpoint.pt`` (network, optimizer, schedule
 written atomically; running the same command again continues from it. Loading uses
 ``torch.load(weights_only=True)``, which never runs code from the file.
 
+``--exact-prefix N`` (the rebuilt CIFAR-10: 1017, its exact-pixel test images) also scores the
+final network on the first N test images and on the rest, every image once, in eval mode,
+and writes ``exact_vs_rest.json``: whether JPEG-decoded test images score lower than
+exact ones, i.e. whether the rebuilt data costs accuracy.
+
 Needs torch (``pip install -e .[crosscheck]``). Usage, from the checkout's root:
 
     python benchmarks/notebook_run_004.py --data ../shared/data/cifar-10-rebuilt.tar.gz \\
-        --seed 0 --epochs 20 --output /root/runs/notebook_torch/seed0
+        --seed 0 --epochs 20 --output /root/runs/notebook_torch/seed0 [--exact-prefix 1017]
 """
 import argparse
 import contextlib
@@ -110,12 +115,28 @@ def write_metrics(path, rows):
     os.replace(tmp, path)
 
 
+def score_parts(net, images, labels, prefix):
+    """Top-1 of ``net`` (eval mode) on images[:prefix] and images[prefix:], each image once."""
+    net.eval()
+    correct = []
+    with torch.no_grad():
+        for start in range(0, len(labels), 500):
+            logits = net(notebook_transform(images[start:start + 500]))
+            correct.append(logits.argmax(1) == labels[start:start + 500])
+    correct = torch.cat(correct).float()
+    return {"prefix": prefix, "top1_prefix": correct[:prefix].mean().item(),
+            "top1_rest": correct[prefix:].mean().item(), "n_rest": len(labels) - prefix,
+            "top1_all": correct.mean().item()}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", required=True, help="CIFAR-10 python tarball")
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--output", required=True, help="run folder (resumed if it has a checkpoint)")
+    parser.add_argument("--exact-prefix", type=int, default=None,
+                        help="after the run, score the first N test images apart from the rest")
     parser.add_argument("--limit", type=int, default=None,
                         help="use only the first N train and test images (a smoke test)")
     args = parser.parse_args(argv)
@@ -139,13 +160,25 @@ def main(argv=None):
         rows = json.loads(state["rows"])
         print(f"resumed after epoch {len(rows)} from {ckpt_path}", flush=True)
     start_epoch = len(rows)
+    test_images, test_labels = load_split(args.data, "test", args.limit)
     if start_epoch >= args.epochs:
         print(f"already finished {start_epoch} epochs", flush=True)
-        return
+    else:
+        run_epochs(args, rows, net, optimizer, criterion, scheduler, ckpt_path,
+                   loader(*load_split(args.data, "train", args.limit)),
+                   loader(test_images, test_labels))
+    if args.exact_prefix:
+        parts = score_parts(net, test_images, test_labels, args.exact_prefix)
+        parts["after_epoch"] = len(rows)
+        with open(os.path.join(args.output, "exact_vs_rest.json"), "w", encoding="utf-8") as f:
+            json.dump(parts, f)
+        print(json.dumps(parts), flush=True)
 
-    train_loader = loader(*load_split(args.data, "train", args.limit))
-    test_loader = loader(*load_split(args.data, "test", args.limit))
-    for epoch in range(start_epoch + 1, args.epochs + 1):
+
+def run_epochs(args, rows, net, optimizer, criterion, scheduler, ckpt_path, train_loader,
+               test_loader):
+    """Epochs ``len(rows) + 1 .. args.epochs``, each checkpointed; appends to ``rows``."""
+    for epoch in range(len(rows) + 1, args.epochs + 1):
         began = time.time()
         with contextlib.redirect_stderr(io.StringIO()):  # train()'s tqdm bars
             acc, loss, lr = train(net, train_loader, test_loader, 1, optimizer, criterion,

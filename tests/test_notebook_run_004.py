@@ -50,3 +50,14 @@ def test_finished_run_is_left_alone(two_batch_cifar, tmp_path, capsys):
     notebook_run_004.main(args)
     assert "already finished 1 epochs" in capsys.readouterr().out
     assert (tmp_path / notebook_run_004.METRICS).read_text() == before
+
+
+def test_exact_prefix_scores_the_two_parts_of_the_test_set(two_batch_cifar, tmp_path):
+    args = ["--data", two_batch_cifar, "--seed", "0", "--epochs", "1", "--output", str(tmp_path)]
+    notebook_run_004.main(args + ["--exact-prefix", "32"])
+    parts = json.loads((tmp_path / "exact_vs_rest.json").read_text())
+    assert parts["prefix"] == 32 and parts["n_rest"] == 96 and parts["after_epoch"] == 1
+    # every test image counted once: the whole is the parts' weighted mean
+    whole = (32 * parts["top1_prefix"] + 96 * parts["top1_rest"]) / 128
+    assert parts["top1_all"] == pytest.approx(whole)
+    assert parts["top1_prefix"] * 32 == pytest.approx(round(parts["top1_prefix"] * 32))  # a count
