@@ -103,6 +103,18 @@ def test_single_seed_table_says_spread_unmeasured(tmp_path):
     assert "One seed per run" in md and "†" not in md and "notebook:" not in md
 
 
+def test_one_run_table_has_no_delta_lines(tmp_path):
+    """A spec with one run (ShuffleNetV2's): seeds are summarised, and there is no delta to flag
+    or test, so the table says nothing about deltas (it used to print an empty Welch list)."""
+    spec = spec_dict(tmp_path)
+    spec["runs"] = spec["runs"][:1]
+    spec = validate_spec(spec, "t.yaml")
+    results = {"w": [load_run(fake_run(tmp_path / f"w{s}", s, 0.7, 0.8, 0.79)) for s in (1, 2)]}
+    md = render_markdown(spec, build_table(spec, results))
+    assert "Mean ± sample std (ddof=1) over seeds 1, 2." in md
+    assert "Welch" not in md and "No delta" not in md and "†" not in md
+
+
 @pytest.mark.parametrize("mutate, message", [
     (lambda s: s.update(colums=["params"]), "Did you mean `columns`"),
     (lambda s: s["runs"][0].update(rol="with"), "Did you mean `role`"),

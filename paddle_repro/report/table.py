@@ -140,11 +140,13 @@ def render_markdown(spec, table, header_lines=()):
     multi = any(r["n"] > 1 for r in table["rows"])
     if multi:
         out.append("Mean ± sample std (ddof=1) over seeds " + ", ".join(map(str, table["seeds"]))
-                   + ". † = |Δ| is smaller than the seed-to-seed spread, max(std with, "
-                   "std without): the difference is not distinguishable from seed noise.")
-        if not flagged:
+                   + "." + (" † = |Δ| is smaller than the seed-to-seed spread, max(std with, "
+                            "std without): the difference is not distinguishable from seed noise."
+                            if table["deltas"] else ""))
+        if table["deltas"] and not flagged:
             out.append("No delta is within the seed-to-seed spread.")
-        out += ["", "Welch's t-test of each delta (two-sided):", ""]
+        if table["deltas"]:  # a table of one run (no with/without pair) has no delta to test
+            out += ["", "Welch's t-test of each delta (two-sided):", ""]
         for d in table["deltas"]:
             tests = [f"{c}: t={w['t']:.2f}, df={w['df']:.1f}, p={w['p']:.3g}"
                      for c in cols for w in [d["cols"][c]["welch"]] if w]
