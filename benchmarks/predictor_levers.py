@@ -9,7 +9,7 @@ Per network, the suite's model (seed 0, random BatchNorm statistics, as in
 1. **Levers.** One predictor per ``LEVERS`` entry, each a variation of the suite's default
    (oneDNN on, IR optimisation on, zero-copy handles, 1 thread): IR optimisation off, memory
    optimisation, the oneDNN cache capacity, the new executor / PIR program off and on, oneDNN
-   bfloat16 (AMX), plain CPU kernels, and the Python wrapper (``InferenceModel.logits``)
+   bfloat16 (AMX), 2 math threads, plain CPU kernels, and the Python wrapper (``InferenceModel.logits``)
    against bare ``predictor.run()`` on handles fetched once. Every predictor's logits are
    compared with the dygraph model's first (relative error printed; bfloat16 is expected to
    differ). Then ``--rounds`` interleaved rounds (order reversed every other round) of
@@ -60,6 +60,7 @@ LEVERS = {
     "old_executor": ("enable_new_executor(False)", lambda c: c.enable_new_executor(False)),
     "pir": ("enable_new_ir(True) (PIR program)", lambda c: c.enable_new_ir(True)),
     "no_pir": ("enable_new_ir(False) (legacy program)", lambda c: c.enable_new_ir(False)),
+    "threads_2": ("2 math threads (the others: 1)", lambda c: c.set_cpu_math_library_num_threads(2)),
     "bf16": ("oneDNN bfloat16 (AMX); not exact",
              lambda c: _set(c, "enable_onednn_bfloat16", "enable_mkldnn_bfloat16")()),
 }
