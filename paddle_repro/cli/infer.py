@@ -1,7 +1,7 @@
 """Predict images with an exported model through Paddle Inference:
 
     paddle-repro-infer --model_dir run/inference --input cat.png [--topk 5] \
-        [--batch_size 16] [--output preds.json] [--threads 2] [--no-onednn] [--device gpu]
+        [--batch_size 64] [--output preds.json] [--threads 2] [--no-onednn] [--device gpu]
 
 (or ``python tools/infer.py`` with the same arguments). ``--input`` is an image file, a
 folder of images, or a text file with one image path per line. Images go through the
@@ -17,7 +17,7 @@ import os
 import sys
 
 from ..deploy.inputs import check_output, list_images, write_results
-from ..deploy.predictor import InferenceModel
+from ..deploy.predictor import BATCH_SIZE, InferenceModel
 from .runner import run
 
 
@@ -26,7 +26,8 @@ def parse(argv=None):
     parser.add_argument("--model_dir", required=True, help="folder written by tools/export_model.py")
     parser.add_argument("--input", required=True, help="image file, folder, or text list of paths")
     parser.add_argument("--topk", type=int, default=5, help="classes per image")
-    parser.add_argument("--batch_size", type=int, default=16, help="images per predictor run")
+    parser.add_argument("--batch_size", type=int, default=BATCH_SIZE, help="images per predictor "
+                        "run (default %(default)s: docs/deploy.md, 'Deployment peer table')")
     parser.add_argument("--output", default=None, help="JSON file (default <model_dir>/infer_results.json)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="CPU math threads")

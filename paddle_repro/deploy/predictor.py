@@ -85,6 +85,13 @@ def _config(folder, device, threads, onednn):
     return config
 
 
+# Images per predictor run for a folder. Measured (docs/deploy.md, "Deployment peer table", 1
+# thread, oneDNN): batch 8 -> 64/128 gives ShuffleNetV2 1.75x, AlexNet-BN 1.15x, CondConv 1.25x
+# the img/s; ACmix and ResNet50-NAM are flat past 8. 64 is the AlexNets' largest measured batch
+# and holds 64 x 3 x 128 x 128 floats (13 MB) at their input size.
+BATCH_SIZE = 64
+
+
 class InferenceModel:
     """A Paddle Inference predictor of one exported folder.
 
@@ -150,7 +157,7 @@ class InferenceModel:
             self._transform = build_transforms(self.meta["PreProcess"]["transforms"])
         return np.asarray(self._transform(image), dtype="float32")
 
-    def predict_files(self, paths, topk=5, batch_size=16, progress=False):
+    def predict_files(self, paths, topk=5, batch_size=BATCH_SIZE, progress=False):
         """Top-k classes of image files, ``batch_size`` images per predictor run.
 
         Images are read and preprocessed one batch at a time, so memory holds one batch of
