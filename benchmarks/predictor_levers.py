@@ -35,6 +35,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+import numpy as np  # noqa: E402
+
 import harness  # noqa: E402
 
 MODELS = ["shufflenetv2_x0_5", "alexnet_bn"]
@@ -68,7 +70,6 @@ LEVERS = {
 
 def export(name, folder, threads):
     """Exports the suite's model into ``folder``; returns (probe [2, C, H, W], its logits)."""
-    import numpy as np
     import paddle
     import deploy_workers
     from paddle_repro.deploy.export import save_program
@@ -87,7 +88,7 @@ def export(name, folder, threads):
                                   params_sha256=sha256_of(os.path.join(folder, PARAMS_FILE))))
     probe = deploy_workers.batch_input(2, shape)
     with paddle.no_grad():
-        return probe, model(paddle.to_tensor(probe)).numpy(), np
+        return probe, model(paddle.to_tensor(probe)).numpy()
 
 
 def predictor(folder, threads, lever, profile=False):
@@ -124,7 +125,7 @@ def time_calls(run, x, calls):
     return statistics.median(times)
 
 
-def levers(name, folder, probe, reference, np, args):
+def levers(name, folder, probe, reference, args):
     """{lever: {"ms": [round medians], "rel_err": float}} plus the wrapper row."""
     from paddle_repro.deploy.predictor import InferenceModel
     runs, result = {}, {}
@@ -187,8 +188,8 @@ def main(argv=None):
            "load_avg_start": os.getloadavg()[0]}
     for name in args.models.split(","):
         with tempfile.TemporaryDirectory(prefix=f"levers-{name}-") as folder:
-            probe, reference, np = export(name, folder, args.threads)
-            res = levers(name, folder, probe, reference, np, args)
+            probe, reference = export(name, folder, args.threads)
+            res = levers(name, folder, probe, reference, args)
             base = res["default"]["ms"]
             print(f"{name}, batch {args.batch}, {args.threads} thread(s):")
             for lever, row in res.items():
